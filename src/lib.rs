@@ -1,0 +1,1 @@
+//! conversation-gateway: one normalized HTTP API over several conversation vendors.
