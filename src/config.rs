@@ -1,0 +1,921 @@
+//! The configuration file: TOML with `${NAME}` expansion, validated at start with every
+//! error naming its key. The only module that reads the process environment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::domain::{SourceName, VendorKind};
+use crate::ratelimit::RateLimit;
+
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "GATEWAY_CONFIG";
+/// Environment variable overriding the listen address.
+pub const LISTEN_ENV: &str = "GATEWAY_LISTEN";
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default budget of one inbound request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time limit of one vendor call.
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(8);
+/// Default longest `since`..`until` range a client may ask for.
+pub const DEFAULT_MAX_RANGE_DAYS: u32 = 92;
+/// Default lifetime of cached vendor pages.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// A configuration problem, naming the key it is about. Never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid TOML.
+    #[error("config file is not valid TOML: {0}")]
+    Syntax(String),
+    /// `${NAME}` names a variable that is not set.
+    #[error("`{key}` uses ${{{var}}}, but the environment variable {var} is not set")]
+    MissingVariable {
+        /// The key whose value names it.
+        key: String,
+        /// The variable.
+        var: String,
+    },
+    /// A key has a bad value, is missing, or is not known.
+    #[error("`{key}`: {message}")]
+    Invalid {
+        /// The key path, e.g. `sources[1].api_token`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[auth]`.
+    pub auth: AuthConfig,
+    /// `[cursor]`.
+    pub cursor: CursorConfig,
+    /// `[rate_limit]`.
+    pub rate_limit: RateLimitStoreConfig,
+    /// `[cache]`.
+    pub cache: CacheConfig,
+    /// `[[sources]]`, in file order.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[server]`: how the gateway listens and how long one request may take.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `listen`: address to bind. Default `127.0.0.1:8080`; `GATEWAY_LISTEN` or `--listen`
+    /// override it.
+    pub listen: SocketAddr,
+    /// `request_timeout_ms`: the whole budget of one inbound request, fan-out included.
+    /// Default 10000.
+    pub request_timeout: Duration,
+    /// `max_range_days`: longest `since`..`until` range of `GET /conversations`.
+    /// Default 92.
+    pub max_range_days: u32,
+}
+
+/// `[auth]`: who may call the gateway.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// `api_keys`: bearer keys consumers send. Empty: the API is open (warned at start).
+    pub api_keys: Vec<SecretString>,
+}
+
+/// `[cursor]`: page tokens.
+#[derive(Debug, Clone, Default)]
+pub struct CursorConfig {
+    /// `secret`: HMAC key of page tokens; replicas must share it. When absent, a random key
+    /// is made at start (tokens then only work on this process, until it restarts).
+    pub secret: Option<SecretString>,
+}
+
+/// Where source quotas are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimitStore {
+    /// In this process.
+    #[default]
+    Memory,
+    /// In Redis, shared by every replica.
+    Redis,
+}
+
+/// `[rate_limit]`: where quotas live.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimitStoreConfig {
+    /// `store`: `memory` (default) or `redis`.
+    pub store: RateLimitStore,
+    /// `redis_url`: Redis to share quotas through, when `store = "redis"`.
+    pub redis_url: Option<SecretString>,
+}
+
+/// `[cache]`: short-lived cache of vendor answers.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// `ttl_ms`: how long a vendor page or transcript is reused. Default 30000; 0 turns the
+    /// cache off.
+    pub ttl: Duration,
+}
+
+/// One `[[sources]]` entry: one vendor account.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// `name`: `[a-z0-9-]+`, unique; the prefix of every id from this source.
+    pub name: SourceName,
+    /// `base_url`: the vendor's API root (http or https).
+    pub base_url: Url,
+    /// `timeout_ms`: time limit of one vendor call. Default 8000.
+    pub timeout: Duration,
+    /// `timezone`: IANA zone of times the vendor sends or expects without an offset.
+    /// Default `Asia/Shanghai`.
+    pub timezone: Tz,
+    /// `rate_limit`: `{ tier = "low" | "medium" | "high" }` or `{ per_second, burst }`.
+    /// Default tier `medium` for megaview, `low` for the others.
+    pub rate_limit: RateLimit,
+    /// `vendor` and the vendor's own keys.
+    pub vendor: VendorSettings,
+}
+
+impl SourceConfig {
+    /// Which vendor this source speaks to.
+    pub fn vendor_kind(&self) -> VendorKind {
+        match self.vendor {
+            VendorSettings::Megaview(_) => VendorKind::Megaview,
+            VendorSettings::Gptbots(_) => VendorKind::Gptbots,
+            VendorSettings::Udesk(_) => VendorKind::Udesk,
+            VendorSettings::Jijyun(_) => VendorKind::Jijyun,
+        }
+    }
+}
+
+/// The vendor-specific keys of a source.
+#[derive(Debug, Clone)]
+pub enum VendorSettings {
+    /// `vendor = "megaview"`.
+    Megaview(MegaviewSettings),
+    /// `vendor = "gptbots"`.
+    Gptbots(GptbotsSettings),
+    /// `vendor = "udesk"`.
+    Udesk(UdeskSettings),
+    /// `vendor = "jijyun"`.
+    Jijyun(JijyunSettings),
+}
+
+/// Megaview app credentials.
+#[derive(Debug, Clone)]
+pub struct MegaviewSettings {
+    /// `app_key` of the self-built app.
+    pub app_key: SecretString,
+    /// `app_secret` of the self-built app.
+    pub app_secret: SecretString,
+}
+
+/// GPTBots agent API key.
+#[derive(Debug, Clone)]
+pub struct GptbotsSettings {
+    /// `api_key` of the agent.
+    pub api_key: SecretString,
+    /// `conversation_type` to list (`ALL`, `API`, `EMBED`…). Default `ALL`.
+    pub conversation_type: String,
+}
+
+/// Hash of Udesk's request signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignAlgorithm {
+    /// SHA-1 (the KM robot API's default).
+    #[default]
+    Sha1,
+    /// SHA-256 (newer tenants).
+    Sha256,
+}
+
+/// Udesk KM robot credentials.
+#[derive(Debug, Clone)]
+pub struct UdeskSettings {
+    /// `email` of the admin account that signs requests.
+    pub email: String,
+    /// `api_token` from the KM console.
+    pub api_token: SecretString,
+    /// `robot_id` whose sessions are listed.
+    pub robot_id: i64,
+    /// `sign_algorithm`: `sha1` (default) or `sha256`.
+    pub sign_algorithm: SignAlgorithm,
+}
+
+/// Jijyun API key.
+#[derive(Debug, Clone)]
+pub struct JijyunSettings {
+    /// `api_key` from the assistant's integration page (sent as the `apiKey` query parameter).
+    pub api_key: SecretString,
+}
+
+/// Rate-limit tier names and their quotas.
+pub fn tier(name: &str) -> Option<RateLimit> {
+    let (per_second, burst) = match name {
+        "low" => (1, 2),
+        "medium" => (5, 5),
+        "high" => (20, 20),
+        _ => return None,
+    };
+    Some(RateLimit {
+        per_second: NonZeroU32::new(per_second)?,
+        burst: NonZeroU32::new(burst)?,
+    })
+}
+
+// ---- raw file shape ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    auth: RawAuth,
+    #[serde(default)]
+    cursor: RawCursor,
+    #[serde(default)]
+    rate_limit: RawStore,
+    #[serde(default)]
+    cache: RawCache,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    request_timeout_ms: Option<u64>,
+    max_range_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    #[serde(default)]
+    api_keys: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCursor {
+    secret: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    store: Option<String>,
+    redis_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    ttl_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    tier: Option<String>,
+    per_second: Option<u32>,
+    burst: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Option<String>,
+    vendor: Option<String>,
+    base_url: Option<String>,
+    timeout_ms: Option<u64>,
+    timezone: Option<String>,
+    rate_limit: Option<RawRateLimit>,
+    app_key: Option<String>,
+    app_secret: Option<String>,
+    api_key: Option<String>,
+    conversation_type: Option<String>,
+    email: Option<String>,
+    api_token: Option<String>,
+    robot_id: Option<i64>,
+    sign_algorithm: Option<String>,
+}
+
+impl Config {
+    /// Reads and validates `path`, expanding `${NAME}` from the process environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })?;
+        Self::parse(&text, |name| std::env::var(name).ok())
+    }
+
+    /// The config file named by `GATEWAY_CONFIG`, if set.
+    pub fn path_from_env() -> Option<std::path::PathBuf> {
+        std::env::var_os(CONFIG_ENV).map(Into::into)
+    }
+
+    /// Parses `text`, expanding `${NAME}` through `lookup` (tests pass a map).
+    pub fn parse(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut value: toml::Value =
+            toml::from_str(text).map_err(|err| ConfigError::Syntax(err.message().to_owned()))?;
+        let mut secrets = BTreeSet::new();
+        expand(&mut value, "", &lookup, &mut secrets)?;
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|err| {
+            let key = err.path().to_string();
+            let mut message = err.into_inner().to_string();
+            // A type error may quote the value; never let an expanded variable through.
+            for secret in &secrets {
+                message = message.replace(secret.as_str(), "[redacted]");
+            }
+            invalid(key, message)
+        })?;
+        raw.validate()
+    }
+
+    /// A summary with every secret redacted, for `check-config`.
+    pub fn redacted_summary(&self) -> String {
+        let mut out = format!(
+            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?}\ncache ttl_ms = {}\n",
+            self.server.listen,
+            self.server.request_timeout.as_millis(),
+            self.server.max_range_days,
+            self.auth.api_keys.len(),
+            if self.auth.api_keys.is_empty() {
+                " (API is open)"
+            } else {
+                ""
+            },
+            if self.cursor.secret.is_some() {
+                "[redacted]"
+            } else {
+                "random per process"
+            },
+            self.rate_limit.store,
+            self.cache.ttl.as_millis(),
+        );
+        for source in &self.sources {
+            out.push_str(&format!(
+                "source {} vendor={} base_url={} timeout_ms={} timezone={} rate={}/s burst={} credentials=[redacted]\n",
+                source.name,
+                source.vendor_kind(),
+                redact_url(&source.base_url),
+                source.timeout.as_millis(),
+                source.timezone,
+                source.rate_limit.per_second,
+                source.rate_limit.burst,
+            ));
+        }
+        out
+    }
+}
+
+/// A URL without user info or query (either may hold a secret).
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.to_string()
+}
+
+fn expand(
+    value: &mut toml::Value,
+    key: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+    secrets: &mut BTreeSet<String>,
+) -> Result<(), ConfigError> {
+    match value {
+        toml::Value::String(text) => *text = expand_str(text, key, lookup, secrets)?,
+        toml::Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                expand(item, &format!("{key}[{index}]"), lookup, secrets)?;
+            }
+        }
+        toml::Value::Table(table) => {
+            for (name, item) in table.iter_mut() {
+                let path = if key.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{key}.{name}")
+                };
+                expand(item, &path, lookup, secrets)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn expand_str(
+    text: &str,
+    key: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+    secrets: &mut BTreeSet<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| invalid(key, "`${` without a closing `}`"))?;
+        let var = &after[..end];
+        let valid = !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return Err(invalid(
+                key,
+                format!("`${{{}}}` is not a variable name", var.escape_default()),
+            ));
+        }
+        let found = lookup(var).ok_or_else(|| ConfigError::MissingVariable {
+            key: key.to_owned(),
+            var: var.to_owned(),
+        })?;
+        if !found.is_empty() {
+            secrets.insert(found.clone());
+        }
+        out.push_str(&found);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn required<T>(value: Option<T>, key: String, vendor: &str) -> Result<T, ConfigError> {
+    value.ok_or_else(|| invalid(key, format!("is required for vendor `{vendor}`")))
+}
+
+fn non_empty_secret(
+    value: Option<String>,
+    key: String,
+    vendor: &str,
+) -> Result<SecretString, ConfigError> {
+    let value = required(value, key.clone(), vendor)?;
+    if value.trim().is_empty() {
+        return Err(invalid(key, "must not be empty"));
+    }
+    Ok(SecretString::from(value))
+}
+
+fn millis(
+    value: Option<u64>,
+    key: &str,
+    default: Duration,
+    allow_zero: bool,
+) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) if !allow_zero => Err(invalid(key, "must be greater than 0")),
+        Some(ms) if ms > 3_600_000 => Err(invalid(key, "must be at most 3600000 (one hour)")),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let listen = self
+            .server
+            .listen
+            .as_deref()
+            .unwrap_or(DEFAULT_LISTEN)
+            .parse()
+            .map_err(|_| {
+                invalid(
+                    "server.listen",
+                    "is not a socket address like `0.0.0.0:8080`",
+                )
+            })?;
+        let request_timeout = millis(
+            self.server.request_timeout_ms,
+            "server.request_timeout_ms",
+            DEFAULT_REQUEST_TIMEOUT,
+            false,
+        )?;
+        let max_range_days = match self.server.max_range_days {
+            None => DEFAULT_MAX_RANGE_DAYS,
+            Some(days @ 1..=3660) => days,
+            Some(_) => {
+                return Err(invalid(
+                    "server.max_range_days",
+                    "must be between 1 and 3660",
+                ));
+            }
+        };
+        let mut api_keys = Vec::new();
+        for (index, key) in self.auth.api_keys.into_iter().enumerate() {
+            if key.trim().is_empty() {
+                return Err(invalid(
+                    format!("auth.api_keys[{index}]"),
+                    "must not be empty",
+                ));
+            }
+            api_keys.push(SecretString::from(key));
+        }
+        let secret = match self.cursor.secret {
+            Some(secret) if secret.len() < 16 => {
+                return Err(invalid("cursor.secret", "must be at least 16 characters"));
+            }
+            other => other.map(SecretString::from),
+        };
+        let store = match self.rate_limit.store.as_deref() {
+            None | Some("memory") => RateLimitStore::Memory,
+            Some("redis") => RateLimitStore::Redis,
+            Some(_) => return Err(invalid("rate_limit.store", "must be `memory` or `redis`")),
+        };
+        if store == RateLimitStore::Redis && self.rate_limit.redis_url.is_none() {
+            return Err(invalid(
+                "rate_limit.redis_url",
+                "is required when store = \"redis\"",
+            ));
+        }
+        let cache_ttl = millis(self.cache.ttl_ms, "cache.ttl_ms", DEFAULT_CACHE_TTL, true)?;
+
+        let mut names = BTreeMap::new();
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for (index, raw) in self.sources.into_iter().enumerate() {
+            let source = raw.validate(index)?;
+            if let Some(first) = names.insert(source.name.clone(), index) {
+                return Err(invalid(
+                    format!("sources[{index}].name"),
+                    format!("`{}` is already the name of sources[{first}]", source.name),
+                ));
+            }
+            sources.push(source);
+        }
+        Ok(Config {
+            server: ServerConfig {
+                listen,
+                request_timeout,
+                max_range_days,
+            },
+            auth: AuthConfig { api_keys },
+            cursor: CursorConfig { secret },
+            rate_limit: RateLimitStoreConfig {
+                store,
+                redis_url: self.rate_limit.redis_url.map(SecretString::from),
+            },
+            cache: CacheConfig { ttl: cache_ttl },
+            sources,
+        })
+    }
+}
+
+impl RawSource {
+    fn validate(self, index: usize) -> Result<SourceConfig, ConfigError> {
+        let key = |field: &str| format!("sources[{index}].{field}");
+        let name: SourceName = self
+            .name
+            .as_deref()
+            .ok_or_else(|| invalid(key("name"), "is required"))?
+            .parse()
+            .map_err(|err: crate::domain::InvalidId| invalid(key("name"), err.0))?;
+        let vendor_name = self
+            .vendor
+            .as_deref()
+            .ok_or_else(|| invalid(key("vendor"), "is required"))?;
+        let vendor: VendorKind = vendor_name
+            .parse()
+            .map_err(|err: crate::domain::InvalidId| invalid(key("vendor"), err.0))?;
+        let vendor_str = vendor.as_str();
+        let base_url_text = self
+            .base_url
+            .as_deref()
+            .ok_or_else(|| invalid(key("base_url"), "is required"))?;
+        let base_url = Url::parse(base_url_text)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            .ok_or_else(|| invalid(key("base_url"), "is not an http(s) URL"))?;
+        let timeout = millis(
+            self.timeout_ms,
+            &key("timeout_ms"),
+            DEFAULT_SOURCE_TIMEOUT,
+            false,
+        )?;
+        let timezone = match self.timezone.as_deref() {
+            None => chrono_tz::Asia::Shanghai,
+            Some(zone) => zone.parse().map_err(|_| {
+                invalid(
+                    key("timezone"),
+                    format!("`{zone}` is not an IANA time zone"),
+                )
+            })?,
+        };
+        let rate_limit = rate_limit(self.rate_limit, vendor, &key("rate_limit"))?;
+
+        let mut unexpected = Vec::new();
+        let mut not_for = |present: bool, field: &'static str| {
+            if present {
+                unexpected.push(field);
+            }
+        };
+        let settings = match vendor {
+            VendorKind::Megaview => {
+                not_for(self.api_key.is_some(), "api_key");
+                not_for(self.conversation_type.is_some(), "conversation_type");
+                not_for(self.email.is_some(), "email");
+                not_for(self.api_token.is_some(), "api_token");
+                not_for(self.robot_id.is_some(), "robot_id");
+                not_for(self.sign_algorithm.is_some(), "sign_algorithm");
+                VendorSettings::Megaview(MegaviewSettings {
+                    app_key: non_empty_secret(self.app_key, key("app_key"), vendor_str)?,
+                    app_secret: non_empty_secret(self.app_secret, key("app_secret"), vendor_str)?,
+                })
+            }
+            VendorKind::Gptbots => {
+                not_for(self.app_key.is_some(), "app_key");
+                not_for(self.app_secret.is_some(), "app_secret");
+                not_for(self.email.is_some(), "email");
+                not_for(self.api_token.is_some(), "api_token");
+                not_for(self.robot_id.is_some(), "robot_id");
+                not_for(self.sign_algorithm.is_some(), "sign_algorithm");
+                let conversation_type = self.conversation_type.unwrap_or_else(|| "ALL".to_owned());
+                let valid = !conversation_type.is_empty()
+                    && conversation_type
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b == b'_');
+                if !valid {
+                    return Err(invalid(
+                        key("conversation_type"),
+                        "must be an upper-case GPTBots type such as ALL, API or EMBED",
+                    ));
+                }
+                VendorSettings::Gptbots(GptbotsSettings {
+                    api_key: non_empty_secret(self.api_key, key("api_key"), vendor_str)?,
+                    conversation_type,
+                })
+            }
+            VendorKind::Udesk => {
+                not_for(self.app_key.is_some(), "app_key");
+                not_for(self.app_secret.is_some(), "app_secret");
+                not_for(self.api_key.is_some(), "api_key");
+                not_for(self.conversation_type.is_some(), "conversation_type");
+                let email = required(self.email, key("email"), vendor_str)?;
+                if !email.contains('@') {
+                    return Err(invalid(key("email"), "is not an email address"));
+                }
+                let sign_algorithm = match self.sign_algorithm.as_deref() {
+                    None | Some("sha1") => SignAlgorithm::Sha1,
+                    Some("sha256") => SignAlgorithm::Sha256,
+                    Some(_) => {
+                        return Err(invalid(key("sign_algorithm"), "must be `sha1` or `sha256`"));
+                    }
+                };
+                VendorSettings::Udesk(UdeskSettings {
+                    email,
+                    api_token: non_empty_secret(self.api_token, key("api_token"), vendor_str)?,
+                    robot_id: required(self.robot_id, key("robot_id"), vendor_str)?,
+                    sign_algorithm,
+                })
+            }
+            VendorKind::Jijyun => {
+                not_for(self.app_key.is_some(), "app_key");
+                not_for(self.app_secret.is_some(), "app_secret");
+                not_for(self.conversation_type.is_some(), "conversation_type");
+                not_for(self.email.is_some(), "email");
+                not_for(self.api_token.is_some(), "api_token");
+                not_for(self.robot_id.is_some(), "robot_id");
+                not_for(self.sign_algorithm.is_some(), "sign_algorithm");
+                VendorSettings::Jijyun(JijyunSettings {
+                    api_key: non_empty_secret(self.api_key, key("api_key"), vendor_str)?,
+                })
+            }
+        };
+        if let Some(field) = unexpected.first() {
+            return Err(invalid(
+                key(field),
+                format!("is not a setting of vendor `{vendor_str}`"),
+            ));
+        }
+        Ok(SourceConfig {
+            name,
+            base_url,
+            timeout,
+            timezone,
+            rate_limit,
+            vendor: settings,
+        })
+    }
+}
+
+fn rate_limit(
+    raw: Option<RawRateLimit>,
+    vendor: VendorKind,
+    key: &str,
+) -> Result<RateLimit, ConfigError> {
+    let default_tier = if vendor == VendorKind::Megaview {
+        "medium"
+    } else {
+        "low"
+    };
+    let Some(raw) = raw else {
+        return tier(default_tier).ok_or_else(|| invalid(key, "unknown default tier"));
+    };
+    match (raw.tier, raw.per_second, raw.burst) {
+        (Some(name), None, None) => tier(&name)
+            .ok_or_else(|| invalid(format!("{key}.tier"), "must be `low`, `medium` or `high`")),
+        (None, Some(per_second), burst) => {
+            let per_second = NonZeroU32::new(per_second)
+                .filter(|n| n.get() <= 10_000)
+                .ok_or_else(|| {
+                    invalid(format!("{key}.per_second"), "must be between 1 and 10000")
+                })?;
+            let burst = match burst {
+                None => per_second,
+                Some(burst) => NonZeroU32::new(burst)
+                    .filter(|n| n.get() <= 10_000)
+                    .ok_or_else(|| {
+                        invalid(format!("{key}.burst"), "must be between 1 and 10000")
+                    })?,
+            };
+            Ok(RateLimit { per_second, burst })
+        }
+        (None, None, Some(_)) => Err(invalid(
+            format!("{key}.per_second"),
+            "is required with `burst`",
+        )),
+        (None, None, None) => Err(invalid(key, "needs `tier` or `per_second`")),
+        (Some(_), _, _) => Err(invalid(
+            key,
+            "takes either `tier` or `per_second`/`burst`, not both",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const EXAMPLE: &str = r#"
+[server]
+listen = "0.0.0.0:8080"
+request_timeout_ms = 10000
+
+[auth]
+api_keys = ["${GATEWAY_API_KEY}"]
+
+[cursor]
+secret = "${GATEWAY_CURSOR_SECRET}"
+
+[rate_limit]
+store = "memory"
+redis_url = "redis://127.0.0.1:6379"
+
+[[sources]]
+name = "sales"
+vendor = "megaview"
+base_url = "https://open.megaview.com"
+app_key = "${MEGAVIEW_APP_KEY}"
+app_secret = "${MEGAVIEW_APP_SECRET}"
+rate_limit = { tier = "medium" }
+
+[[sources]]
+name = "assistant"
+vendor = "gptbots"
+base_url = "https://api-sg.gptbots.ai"
+api_key = "${GPTBOTS_API_KEY}"
+conversation_type = "ALL"
+
+[[sources]]
+name = "helpdesk"
+vendor = "udesk"
+base_url = "https://km.udesk.cn"
+email = "admin@example.com"
+api_token = "${UDESK_API_TOKEN}"
+robot_id = 83
+
+[[sources]]
+name = "inbox"
+vendor = "jijyun"
+base_url = "https://chat.jijyun.cn"
+api_key = "${JIJYUN_API_KEY}"
+"#;
+
+    fn env(name: &str) -> Option<String> {
+        Some(format!("secret-value-of-{name}"))
+    }
+
+    fn error_of(text: &str) -> String {
+        Config::parse(text, env).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parse_accepts_the_contract_example() {
+        let config = Config::parse(EXAMPLE, env).unwrap();
+        assert_eq!(config.sources.len(), 4);
+        assert_eq!(config.sources[0].rate_limit, tier("medium").unwrap());
+        assert_eq!(config.sources[1].rate_limit, tier("low").unwrap());
+        assert_eq!(config.sources[2].timezone, chrono_tz::Asia::Shanghai);
+        match &config.sources[3].vendor {
+            VendorSettings::Jijyun(settings) => assert_eq!(
+                settings.api_key.expose_secret(),
+                "secret-value-of-JIJYUN_API_KEY"
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parse_names_the_variable_and_key_when_a_variable_is_missing() {
+        let err = Config::parse(EXAMPLE, |name| {
+            (name != "UDESK_API_TOKEN").then(|| "x".repeat(20))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("UDESK_API_TOKEN"), "{err}");
+        assert!(err.contains("sources[2].api_token"), "{err}");
+    }
+
+    #[test]
+    fn parse_names_the_key_of_a_missing_vendor_setting() {
+        let err = error_of(
+            "[[sources]]\nname = \"a\"\nvendor = \"udesk\"\nbase_url = \"http://x\"\nemail = \"a@b\"\nrobot_id = 1\n",
+        );
+        assert!(err.contains("sources[0].api_token"), "{err}");
+    }
+
+    #[test]
+    fn parse_refuses_settings_of_another_vendor() {
+        let err = error_of(
+            "[[sources]]\nname = \"a\"\nvendor = \"jijyun\"\nbase_url = \"http://x\"\napi_key = \"k\"\nrobot_id = 1\n",
+        );
+        assert!(err.contains("sources[0].robot_id"), "{err}");
+    }
+
+    #[test]
+    fn parse_refuses_duplicate_names_unknown_keys_and_bad_values() {
+        let dup = "[[sources]]\nname = \"a\"\nvendor = \"jijyun\"\nbase_url = \"http://x\"\napi_key = \"k\"\n";
+        assert!(error_of(&format!("{dup}{dup}")).contains("sources[1].name"));
+        assert!(error_of("[server]\nlisten_on = 1\n").contains("listen_on"));
+        assert!(
+            error_of("[server]\nrequest_timeout_ms = 0\n").contains("server.request_timeout_ms")
+        );
+        assert!(error_of(&dup.replace("http://x", "ftp://x")).contains("sources[0].base_url"));
+        assert!(
+            error_of(&format!("{dup}timezone = \"Mars/Base\"\n")).contains("sources[0].timezone")
+        );
+        assert!(
+            error_of(&format!("{dup}rate_limit = {{ tier = \"fast\" }}\n"))
+                .contains("rate_limit.tier")
+        );
+        assert!(error_of(&dup.replace("\"a\"", "\"A b\"")).contains("sources[0].name"));
+    }
+
+    #[test]
+    fn parse_never_echoes_an_expanded_secret_in_a_type_error() {
+        let err = error_of("[server]\nrequest_timeout_ms = \"${SECRET}\"\n");
+        assert!(err.contains("server.request_timeout_ms"), "{err}");
+        assert!(!err.contains("secret-value-of-SECRET"), "{err}");
+    }
+
+    #[test]
+    fn explicit_rate_limit_overrides_the_tier() {
+        let config = Config::parse(
+            "[[sources]]\nname = \"a\"\nvendor = \"gptbots\"\nbase_url = \"http://x\"\napi_key = \"k\"\nrate_limit = { per_second = 3, burst = 7 }\n",
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.sources[0].rate_limit.per_second.get(), 3);
+        assert_eq!(config.sources[0].rate_limit.burst.get(), 7);
+    }
+
+    #[test]
+    fn redacted_summary_shows_no_secret() {
+        let summary = Config::parse(EXAMPLE, env).unwrap().redacted_summary();
+        assert!(!summary.contains("secret-value-of"), "{summary}");
+        assert!(
+            summary.contains("source helpdesk vendor=udesk"),
+            "{summary}"
+        );
+    }
+}

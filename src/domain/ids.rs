@@ -1,0 +1,200 @@
+//! Source names, vendor keys and public conversation ids (`<source>:<native id>`).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a client-supplied id or name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidId(pub String);
+
+/// A configured source name: `[a-z0-9-]+`, at most 64 characters. It prefixes every id
+/// the source issues, so it can never contain `:`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceName(String);
+
+impl SourceName {
+    /// The name as written in the configuration.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for SourceName {
+    type Err = InvalidId;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let valid = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "`{}` is not a source name (1 to 64 characters of a-z, 0-9 and -)",
+                raw.escape_default()
+            )))
+        }
+    }
+}
+
+impl fmt::Display for SourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The vendors the gateway speaks to. The key is the `vendor` value of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VendorKind {
+    /// Megaview (深维智信): sales calls, video and IM.
+    Megaview,
+    /// GPTBots: AI agent conversations.
+    Gptbots,
+    /// Udesk KM robot: chatbot sessions.
+    Udesk,
+    /// 语聚AI (Jijyun): AI assistant inbox.
+    Jijyun,
+}
+
+impl VendorKind {
+    /// Every vendor, in a stable order.
+    pub const ALL: [VendorKind; 4] = [Self::Megaview, Self::Gptbots, Self::Udesk, Self::Jijyun];
+
+    /// The vendor key used in configuration, filters and responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Megaview => "megaview",
+            Self::Gptbots => "gptbots",
+            Self::Udesk => "udesk",
+            Self::Jijyun => "jijyun",
+        }
+    }
+}
+
+impl FromStr for VendorKind {
+    type Err = InvalidId;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw)
+            .ok_or_else(|| {
+                InvalidId(format!(
+                    "`{}` is not a vendor (one of megaview, gptbots, udesk, jijyun)",
+                    raw.escape_default()
+                ))
+            })
+    }
+}
+
+impl fmt::Display for VendorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Public conversation id: `<source>:<native id>`, e.g. `helpdesk:457955`.
+///
+/// Client input goes through `FromStr`, so a parsed id is always safe to route on. The
+/// native part is whatever the vendor uses (it may itself contain `:`), and is always
+/// percent-encoded before it goes into an upstream URL.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConversationId {
+    source: SourceName,
+    native: String,
+}
+
+/// Longest native id the gateway accepts from a client.
+const MAX_NATIVE_ID_LEN: usize = 256;
+
+impl ConversationId {
+    /// Builds an id from parts a vendor handed us.
+    pub fn new(source: SourceName, native: impl Into<String>) -> Self {
+        Self {
+            source,
+            native: native.into(),
+        }
+    }
+
+    /// The source that issued the id.
+    pub fn source(&self) -> &SourceName {
+        &self.source
+    }
+
+    /// The vendor's own id.
+    pub fn native(&self) -> &str {
+        &self.native
+    }
+}
+
+impl FromStr for ConversationId {
+    type Err = InvalidId;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let (source, native) = raw.split_once(':').ok_or_else(|| {
+            InvalidId("a conversation id has the form `<source>:<native id>`".to_owned())
+        })?;
+        if native.is_empty() || native.len() > MAX_NATIVE_ID_LEN {
+            return Err(InvalidId(format!(
+                "the native part of a conversation id must be 1 to {MAX_NATIVE_ID_LEN} bytes"
+            )));
+        }
+        if native.chars().any(char::is_control) {
+            return Err(InvalidId(
+                "a conversation id may not contain control characters".to_owned(),
+            ));
+        }
+        Ok(Self {
+            source: source.parse()?,
+            native: native.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source, self.native)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_id_round_trips_when_native_part_contains_colons() {
+        let id: ConversationId = "inbox:57a2:5c82-1".parse().unwrap();
+        assert_eq!(id.source().as_str(), "inbox");
+        assert_eq!(id.native(), "57a2:5c82-1");
+        assert_eq!(id.to_string(), "inbox:57a2:5c82-1");
+    }
+
+    #[test]
+    fn conversation_id_is_refused_when_malformed() {
+        for raw in [
+            "",
+            "nocolon",
+            ":123",
+            "sales:",
+            "Sales:1",
+            "sa les:1",
+            "a:b\u{0}c",
+        ] {
+            assert!(
+                raw.parse::<ConversationId>().is_err(),
+                "{raw:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn source_name_accepts_only_lowercase_digits_and_dashes() {
+        assert!("help-desk-2".parse::<SourceName>().is_ok());
+        for raw in ["", "Help", "a_b", "a:b", &"x".repeat(65)] {
+            assert!(raw.parse::<SourceName>().is_err(), "{raw:?} was accepted");
+        }
+    }
+}

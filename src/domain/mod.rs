@@ -1,0 +1,9 @@
+//! The gateway's own vocabulary: ids, conversations and messages, free of any wire format.
+
+mod conversation;
+mod ids;
+mod message;
+
+pub use conversation::{Conversation, SortKey};
+pub use ids::{ConversationId, InvalidId, SourceName, VendorKind};
+pub use message::{ContentType, Message, Role};

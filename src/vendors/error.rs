@@ -1,0 +1,125 @@
+//! What can go wrong talking to a vendor, described in upstream terms.
+//!
+//! Messages never carry upstream bodies, URLs or secrets: they reach clients in `sources[]`.
+
+use std::time::Duration;
+
+/// A failed call to one source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum VendorError {
+    /// The vendor did not answer within the call's time limit or the request's budget.
+    #[error("the vendor did not answer in time")]
+    Timeout,
+    /// The vendor throttled us (HTTP 429 or its own throttle code).
+    #[error("the vendor is rate limiting this source")]
+    RateLimited {
+        /// How long the vendor asked us to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// The source's own quota has no permit left within the request's budget.
+    #[error("the source's request quota is used up for now")]
+    QuotaExhausted {
+        /// When the next permit is free.
+        retry_after: Duration,
+    },
+    /// The vendor has no such resource.
+    #[error("the vendor has no such conversation")]
+    NotFound,
+    /// The vendor rejected the gateway's credentials for this source.
+    #[error("the vendor rejected this source's credentials")]
+    Unauthorized,
+    /// The resource exists but is not ready yet (e.g. a transcript still being made).
+    #[error("{what} is not ready yet; try again later")]
+    NotReady {
+        /// What is not ready, e.g. `the transcript`.
+        what: &'static str,
+        /// When to try again.
+        retry_after: Option<Duration>,
+    },
+    /// The vendor answered with a business error code.
+    #[error("the vendor refused the request (vendor code {code})")]
+    Rejected {
+        /// The vendor's own error code.
+        code: String,
+    },
+    /// The vendor answered with an unexpected HTTP status.
+    #[error("the vendor answered HTTP {0}")]
+    Status(u16),
+    /// The vendor's answer could not be read.
+    #[error("the vendor sent a response the gateway could not read")]
+    Decode(
+        /// What did not parse; logged, never sent to clients.
+        String,
+    ),
+    /// The vendor could not be reached.
+    #[error("the vendor could not be reached")]
+    Transport(
+        /// Why; logged, never sent to clients. Never contains a URL.
+        String,
+    ),
+}
+
+impl VendorError {
+    /// Stable machine code. Never renamed once shipped.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Timeout => "UPSTREAM_TIMEOUT",
+            Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
+            Self::QuotaExhausted { .. } => "SOURCE_QUOTA_EXHAUSTED",
+            Self::NotFound => "UPSTREAM_NOT_FOUND",
+            Self::Unauthorized => "UPSTREAM_AUTH_FAILED",
+            Self::NotReady { .. } => "UPSTREAM_NOT_READY",
+            Self::Rejected { .. } => "UPSTREAM_REJECTED",
+            Self::Status(_) => "UPSTREAM_ERROR",
+            Self::Decode(_) => "UPSTREAM_BAD_RESPONSE",
+            Self::Transport(_) => "UPSTREAM_UNREACHABLE",
+        }
+    }
+
+    /// How long to wait before trying again, where known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } | Self::NotReady { retry_after, .. } => *retry_after,
+            Self::QuotaExhausted { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether this failure is a throttle (ours or the vendor's).
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::QuotaExhausted { .. })
+    }
+
+    /// Internal detail for logs (never for clients).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Decode(detail) | Self::Transport(detail) => Some(detail),
+            _ => None,
+        }
+    }
+}
+
+impl From<reqwest::Error> for VendorError {
+    fn from(err: reqwest::Error) -> Self {
+        // A URL may carry a secret (Jijyun's apiKey is a query parameter): drop it first.
+        let err = err.without_url();
+        if err.is_timeout() {
+            Self::Timeout
+        } else if err.is_decode() {
+            Self::Decode(err.to_string())
+        } else {
+            Self::Transport(error_chain(&err))
+        }
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,156 @@
+//! Upstream vendors. Each vendor is one folder implementing [`VendorAdapter`]; vendor wire
+//! types never leave their folder. [`VendorRegistry::from_config`] is the one place that
+//! lists vendor kinds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::config::{SourceConfig, VendorSettings};
+use crate::domain::{Conversation, Message, SourceName, VendorKind};
+use crate::ratelimit::SourceLimiter;
+
+mod error;
+pub mod http;
+pub mod time;
+
+mod gptbots;
+mod jijyun;
+mod megaview;
+mod udesk;
+
+pub use error::VendorError;
+pub use http::{CallContext, Upstream};
+
+/// What a source is asked for when listing conversations. The window is half-open,
+/// `since <= t < until`, on the time a conversation sorts by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConversationQuery {
+    /// Start of the window (inclusive).
+    pub since: DateTime<Utc>,
+    /// End of the window (exclusive).
+    pub until: DateTime<Utc>,
+    /// Only conversations of this customer (the vendor's customer / end-user id).
+    pub customer_id: Option<String>,
+    /// Only conversations of this agent (the vendor's agent / salesperson id).
+    pub agent_id: Option<String>,
+}
+
+/// One vendor page of conversations.
+#[derive(Debug, Clone)]
+pub struct ConversationBatch {
+    /// The page's conversations, in whatever order the vendor sent them.
+    pub items: Vec<Conversation>,
+    /// Where the next vendor page starts, or `None` when this was the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// One configured, authenticated vendor account.
+///
+/// Implementations translate between the vendor's API and domain types. They must not
+/// retry, fan out, sort or cache: that policy lives in `crate::aggregate`. Every call goes
+/// through their [`Upstream`], which takes the quota permit and enforces the budget.
+#[async_trait]
+pub trait VendorAdapter: Send + Sync {
+    /// The configured source name: the prefix of every id this adapter issues.
+    fn source(&self) -> &SourceName;
+
+    /// Which vendor this source speaks to.
+    fn vendor(&self) -> VendorKind;
+
+    /// Longest window one listing may span (Megaview: 7 days). The gateway splits longer
+    /// windows and calls [`VendorAdapter::list_conversations`] once per piece.
+    fn max_window(&self) -> Option<chrono::Duration> {
+        None
+    }
+
+    /// Why this source cannot answer `query` exactly (it is then reported `skipped` with
+    /// this reason), or `None` when it can.
+    fn unsupported(&self, query: &ConversationQuery) -> Option<String>;
+
+    /// One vendor page of the conversations in `query` (whose window is never longer than
+    /// [`VendorAdapter::max_window`]), starting at `cursor` (`None`: the first page).
+    /// Always asks the vendor for its largest page. Items may be a little outside the
+    /// window (vendors round to seconds); the gateway drops those.
+    async fn list_conversations(
+        &self,
+        ctx: &CallContext,
+        query: &ConversationQuery,
+        cursor: Option<&str>,
+    ) -> Result<ConversationBatch, VendorError>;
+
+    /// Every message of one conversation, in conversation order, reading all vendor pages.
+    async fn list_messages(
+        &self,
+        ctx: &CallContext,
+        native_id: &str,
+    ) -> Result<Vec<Message>, VendorError>;
+}
+
+/// Every configured adapter. Built once at startup, read-only afterwards.
+#[derive(Clone, Default)]
+pub struct VendorRegistry {
+    adapters: BTreeMap<SourceName, Arc<dyn VendorAdapter>>,
+}
+
+impl VendorRegistry {
+    /// Builds one adapter per configured source, each with its own quota.
+    pub fn from_config(sources: &[SourceConfig], http: &reqwest::Client) -> Self {
+        let mut registry = Self::default();
+        for source in sources {
+            let limiter = Arc::new(SourceLimiter::new(source.rate_limit));
+            let upstream =
+                Upstream::new(source.name.clone(), http.clone(), limiter, source.timeout);
+            // The only place that lists vendor kinds: a new vendor adds one arm here.
+            let adapter: Arc<dyn VendorAdapter> = match &source.vendor {
+                VendorSettings::Megaview(settings) => Arc::new(megaview::MegaviewAdapter::new(
+                    source,
+                    settings.clone(),
+                    upstream,
+                )),
+                VendorSettings::Gptbots(settings) => Arc::new(gptbots::GptbotsAdapter::new(
+                    source,
+                    settings.clone(),
+                    upstream,
+                )),
+                VendorSettings::Udesk(settings) => {
+                    Arc::new(udesk::UdeskAdapter::new(source, settings.clone(), upstream))
+                }
+                VendorSettings::Jijyun(settings) => Arc::new(jijyun::JijyunAdapter::new(
+                    source,
+                    settings.clone(),
+                    upstream,
+                )),
+            };
+            registry.insert(adapter);
+        }
+        registry
+    }
+
+    /// Adds an adapter. Tests use this to register fakes.
+    pub fn insert(&mut self, adapter: Arc<dyn VendorAdapter>) {
+        self.adapters.insert(adapter.source().clone(), adapter);
+    }
+
+    /// The adapter of a source.
+    pub fn get(&self, source: &SourceName) -> Option<&Arc<dyn VendorAdapter>> {
+        self.adapters.get(source)
+    }
+
+    /// Every adapter, by source name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn VendorAdapter>> {
+        self.adapters.values()
+    }
+}
+
+/// Builds the HTTP client every adapter shares (rustls, pooled connections).
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("conversation-gateway/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
