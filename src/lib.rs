@@ -2,7 +2,13 @@
 //! vendors (Megaview, GPTBots, Udesk KM, Jijyun).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod aggregate;
+pub mod api;
+pub mod app;
 pub mod config;
+pub mod cursor;
 pub mod domain;
+pub mod error;
 pub mod ratelimit;
+pub mod telemetry;
 pub mod vendors;

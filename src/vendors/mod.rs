@@ -61,7 +61,9 @@ pub trait VendorAdapter: Send + Sync {
     fn vendor(&self) -> VendorKind;
 
     /// Longest window one listing may span (Megaview: 7 days). The gateway splits longer
-    /// windows and calls [`VendorAdapter::list_conversations`] once per piece.
+    /// windows and calls [`VendorAdapter::list_conversations`] once per piece. A source
+    /// that sets it must give every conversation a sort time (`started_at` or
+    /// `last_message_at`), so each conversation belongs to exactly one piece.
     fn max_window(&self) -> Option<chrono::Duration> {
         None
     }

@@ -1,0 +1,366 @@
+//! The API's resource shapes (serde + utoipa) and the one mapping from domain types.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::aggregate::{SourceOutcome, SourceReport};
+use crate::domain::{self, SourceName, VendorKind};
+use crate::vendors::VendorError;
+
+/// A vendor key.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// Megaview (深维智信).
+    Megaview,
+    /// GPTBots.
+    Gptbots,
+    /// Udesk KM robot.
+    Udesk,
+    /// 语聚AI (Jijyun).
+    Jijyun,
+}
+
+impl From<VendorKind> for Vendor {
+    fn from(kind: VendorKind) -> Self {
+        match kind {
+            VendorKind::Megaview => Self::Megaview,
+            VendorKind::Gptbots => Self::Gptbots,
+            VendorKind::Udesk => Self::Udesk,
+            VendorKind::Jijyun => Self::Jijyun,
+        }
+    }
+}
+
+/// A conversation from any vendor, in one shape. Fields the vendor does not give are absent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    /// `<source>:<native id>`, e.g. `helpdesk:457955`. Use it whole as one path segment.
+    pub id: String,
+    /// The configured source it came from.
+    pub source: String,
+    /// The vendor of that source.
+    pub vendor: Vendor,
+    /// The vendor's own id.
+    pub native_id: String,
+    /// Subject or name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Channel or type, e.g. `voice_call`, `video_call`, `chat`, `api`, `web`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// When it started (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// When its last message was sent (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Length in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u64>,
+    /// Number of messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<u64>,
+    /// The vendor's customer or end-user id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// The vendor's agent or salesperson id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// The vendor's bot id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<String>,
+    /// The vendor's own item, unchanged; only with `include=vendor_data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_data: Option<serde_json::Value>,
+}
+
+impl ConversationView {
+    /// The API shape of a conversation.
+    pub fn new(conversation: domain::Conversation, include_vendor_data: bool) -> Self {
+        Self {
+            id: conversation.id.to_string(),
+            source: conversation.id.source().to_string(),
+            vendor: conversation.vendor.into(),
+            native_id: conversation.id.native().to_owned(),
+            title: conversation.title,
+            channel: conversation.channel,
+            started_at: conversation.started_at,
+            ended_at: conversation.ended_at,
+            last_message_at: conversation.last_message_at,
+            duration_seconds: conversation.duration_seconds,
+            message_count: conversation.message_count,
+            customer_id: conversation.customer_id,
+            agent_id: conversation.agent_id,
+            bot_id: conversation.bot_id,
+            vendor_data: include_vendor_data.then_some(conversation.vendor_data),
+        }
+    }
+}
+
+/// Who sent a message.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The end user or customer.
+    Customer,
+    /// A human agent or salesperson.
+    Agent,
+    /// A bot or AI assistant.
+    Bot,
+    /// The platform itself.
+    System,
+}
+
+/// What a message's `content` holds.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentType {
+    /// Plain text.
+    Text,
+    /// HTML or rich text.
+    Html,
+    /// An image URL.
+    Image,
+    /// An audio URL or transcript.
+    Audio,
+    /// A video URL.
+    Video,
+    /// A file URL.
+    File,
+    /// A link.
+    Link,
+    /// Anything else.
+    Other,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Unique within the conversation.
+    pub id: String,
+    /// The conversation's id.
+    pub conversation_id: String,
+    /// 0-based position in the conversation.
+    pub sequence: u64,
+    /// Who sent it.
+    pub role: Role,
+    /// Text, HTML, or the URL of an attachment.
+    pub content: String,
+    /// What `content` holds.
+    pub content_type: ContentType,
+    /// When it was sent (RFC 3339, UTC), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The sender's display name, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+    /// The vendor's own item, unchanged; only with `include=vendor_data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_data: Option<serde_json::Value>,
+}
+
+impl MessageView {
+    /// The API shape of the message at `sequence` of `conversation_id`.
+    pub fn new(
+        message: &domain::Message,
+        conversation_id: &str,
+        sequence: u64,
+        include_vendor_data: bool,
+    ) -> Self {
+        Self {
+            id: message.id.clone(),
+            conversation_id: conversation_id.to_owned(),
+            sequence,
+            role: match message.role {
+                domain::Role::Customer => Role::Customer,
+                domain::Role::Agent => Role::Agent,
+                domain::Role::Bot => Role::Bot,
+                domain::Role::System => Role::System,
+            },
+            content: message.content.clone(),
+            content_type: match message.content_type {
+                domain::ContentType::Text => ContentType::Text,
+                domain::ContentType::Html => ContentType::Html,
+                domain::ContentType::Image => ContentType::Image,
+                domain::ContentType::Audio => ContentType::Audio,
+                domain::ContentType::Video => ContentType::Video,
+                domain::ContentType::File => ContentType::File,
+                domain::ContentType::Link => ContentType::Link,
+                domain::ContentType::Other => ContentType::Other,
+            },
+            sent_at: message.sent_at,
+            sender_name: message.sender_name.clone(),
+            vendor_data: include_vendor_data.then(|| message.vendor_data.clone()),
+        }
+    }
+}
+
+/// How a source fared in this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceStatus {
+    /// It answered.
+    Ok,
+    /// It failed.
+    Error,
+    /// It did not answer within the request's budget.
+    Timeout,
+    /// It (or its quota) is throttling; see `retry_after_seconds`.
+    RateLimited,
+    /// It was not asked; `error.message` says why.
+    Skipped,
+}
+
+/// Why a source is not `ok`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SourceErrorView {
+    /// Stable machine code, e.g. `UPSTREAM_TIMEOUT`, `FILTER_NOT_SUPPORTED`.
+    pub code: String,
+    /// Human-readable reason. Never contains secrets or upstream bodies.
+    pub message: String,
+}
+
+/// One source's outcome in a response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SourceStatusView {
+    /// The source name.
+    pub source: String,
+    /// Its vendor.
+    pub vendor: Vendor,
+    /// How it fared.
+    pub status: SourceStatus,
+    /// Why it is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<SourceErrorView>,
+    /// For `rate_limited`: seconds until it may be asked again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl SourceStatusView {
+    /// The view of one source's failure.
+    pub fn failed(source: &SourceName, vendor: VendorKind, error: &VendorError) -> Self {
+        let status = match error {
+            VendorError::Timeout => SourceStatus::Timeout,
+            err if err.is_rate_limit() => SourceStatus::RateLimited,
+            _ => SourceStatus::Error,
+        };
+        Self {
+            source: source.to_string(),
+            vendor: vendor.into(),
+            status,
+            error: Some(SourceErrorView {
+                code: error.code().to_owned(),
+                message: error.to_string(),
+            }),
+            retry_after_seconds: (status == SourceStatus::RateLimited).then(|| {
+                error
+                    .retry_after()
+                    .map_or(1, |wait| wait.as_secs_f64().ceil().max(1.0) as u64)
+            }),
+        }
+    }
+}
+
+impl From<&SourceReport> for SourceStatusView {
+    fn from(report: &SourceReport) -> Self {
+        match &report.outcome {
+            SourceOutcome::Ok => Self {
+                source: report.source.to_string(),
+                vendor: report.vendor.into(),
+                status: SourceStatus::Ok,
+                error: None,
+                retry_after_seconds: None,
+            },
+            SourceOutcome::Skipped(reason) => Self {
+                source: report.source.to_string(),
+                vendor: report.vendor.into(),
+                status: SourceStatus::Skipped,
+                error: Some(SourceErrorView {
+                    code: "FILTER_NOT_SUPPORTED".to_owned(),
+                    message: reason.clone(),
+                }),
+                retry_after_seconds: None,
+            },
+            SourceOutcome::Failed(error) => Self::failed(&report.source, report.vendor, error),
+        }
+    }
+}
+
+/// A page of the merged conversation list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationPage {
+    /// Conversations, newest first (see the ordering rules).
+    pub data: Vec<ConversationView>,
+    /// Pass as `page_token` for the next page; `null` on the last page.
+    pub next_page_token: Option<String>,
+    /// How every asked source fared.
+    pub sources: Vec<SourceStatusView>,
+}
+
+/// A page of a conversation's messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    /// Messages in conversation order.
+    pub data: Vec<MessageView>,
+    /// Pass as `page_token` for the next page; `null` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// A source's quota.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateLimitView {
+    /// Sustained vendor calls per second.
+    pub per_second: u32,
+    /// Calls that may go out at once.
+    pub burst: u32,
+}
+
+/// Recent health of a source, from the gateway's own calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceHealthView {
+    /// `unknown` (not called yet), `ok` (last call succeeded) or `failing`.
+    pub state: String,
+    /// Last successful call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// Code of the last failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_code: Option<String>,
+    /// When it last failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+}
+
+/// A configured source, without secrets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceView {
+    /// Source name: the prefix of its ids.
+    pub name: String,
+    /// Its vendor.
+    pub vendor: Vendor,
+    /// The vendor API root (without user info or query).
+    pub base_url: String,
+    /// Zone of the vendor's zone-less times.
+    pub timezone: String,
+    /// Time limit of one vendor call, in milliseconds.
+    pub timeout_ms: u64,
+    /// The source's quota.
+    pub rate_limit: RateLimitView,
+    /// Recent health.
+    pub health: SourceHealthView,
+}
+
+/// Every configured source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceList {
+    /// The sources, by name.
+    pub data: Vec<SourceView>,
+}

@@ -1,0 +1,219 @@
+//! Turns a `Config` into a ready `Router`: state, layers, docs routes, graceful shutdown.
+//! No request logic lives here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::aggregate::Aggregator;
+use crate::api;
+use crate::config::{Config, SourceConfig};
+use crate::cursor::CursorKey;
+use crate::error::ApiError;
+use crate::vendors::{self, CallContext, VendorRegistry};
+
+/// Header carrying the request id, in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Share of the request budget given to vendor calls; the rest is for merging and writing.
+const FAN_OUT_SHARE: f64 = 0.9;
+/// Paths answered without auth.
+const OPEN_PATHS: &[&str] = &["/healthz", "/readyz"];
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The fan-out engine over every source.
+    pub aggregator: Arc<Aggregator>,
+    /// Signs page tokens.
+    pub cursor: Arc<CursorKey>,
+    /// Configured sources, for `GET /sources`.
+    pub sources: Arc<Vec<SourceConfig>>,
+    /// Whole budget of one request.
+    pub request_timeout: Duration,
+    /// Longest `since`..`until` range.
+    pub max_range_days: u32,
+    /// SHA-256 of every accepted API key; empty: auth is off.
+    api_key_digests: Arc<Vec<[u8; 32]>>,
+    /// False until serving and again once shutdown begins.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// The context of vendor calls made for one request: its deadline and id.
+    pub fn call_context(&self, headers: &HeaderMap) -> CallContext {
+        CallContext {
+            deadline: Instant::now() + self.request_timeout.mul_f64(FAN_OUT_SHARE),
+            request_id: headers
+                .get(&REQUEST_ID)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// Builds the state and router for `config`.
+pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
+    let http = vendors::http_client()?;
+    let registry = VendorRegistry::from_config(&config.sources, &http);
+    let cursor = match &config.cursor.secret {
+        Some(secret) => CursorKey::new(secret.expose_secret().as_bytes()),
+        None => {
+            tracing::warn!(
+                "No cursor.secret configured: page tokens work only on this process until it restarts."
+            );
+            CursorKey::random()
+        }
+    };
+    if config.auth.api_keys.is_empty() {
+        tracing::warn!("No auth.api_keys configured: the API is open to anyone who can reach it.");
+    }
+    let state = AppState {
+        aggregator: Arc::new(Aggregator::new(registry, config.cache.ttl)),
+        cursor: Arc::new(cursor),
+        sources: Arc::new(config.sources.clone()),
+        request_timeout: config.server.request_timeout,
+        max_range_days: config.server.max_range_days,
+        api_key_digests: Arc::new(
+            config
+                .auth
+                .api_keys
+                .iter()
+                .map(|key| Sha256::digest(key.expose_secret().as_bytes()).into())
+                .collect(),
+        ),
+        ready: Arc::new(AtomicBool::new(false)),
+    };
+    Ok((router(state.clone()), state))
+}
+
+fn router(state: AppState) -> Router {
+    let (api, spec) = api::router().split_for_parts();
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        // The path only: query strings carry customer ids, which stay out of logs.
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id,
+        )
+    });
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            // Listed outermost first: the id exists before the span opens, and every
+            // answer, auth refusals and timeouts included, is traced and carries the id.
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(trace)
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    enforce_budget,
+                ))
+                .layer(middleware::from_fn_with_state(state.clone(), authenticate)),
+        )
+        .with_state(state)
+}
+
+async fn route_not_found(request: Request) -> ApiError {
+    ApiError::RouteNotFound(request.uri().path().chars().take(200).collect())
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::MethodNotAllowed(request.method().to_string())
+}
+
+/// Answers 504 when a request outlives its whole budget.
+async fn enforce_budget(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// Checks `Authorization: Bearer <key>` when keys are configured. Probes stay open.
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.api_key_digests.is_empty() || OPEN_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|key| -> [u8; 32] { Sha256::digest(key.trim().as_bytes()).into() });
+    let accepted = presented.is_some_and(|digest| {
+        // Compare digests in constant time, against every key, so timing reveals nothing.
+        state
+            .api_key_digests
+            .iter()
+            .fold(0u8, |found, key| found | key.ct_eq(&digest).unwrap_u8())
+            == 1
+    });
+    if accepted {
+        next.run(request).await
+    } else {
+        ApiError::Unauthorized.into_response()
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+pub async fn serve(listener: TcpListener, router: Router, state: AppState) -> std::io::Result<()> {
+    state.ready.store(true, Ordering::SeqCst);
+    let ready = state.ready.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        ready.store(false, Ordering::SeqCst);
+        tracing::info!("Shutting down: finishing in-flight requests.");
+    })
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
