@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the tools the test suite drives, where missing, and writes their locations to
+# target/test-tools/env.sh:
+#   - openapi-spec-validator (PyPI), in a virtualenv under target/test-tools/venv;
+#   - Chromium (Debian's package) for the Swagger UI test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools=target/test-tools
+mkdir -p "$tools"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    as_root apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if [ ! -x "$tools/venv/bin/openapi-spec-validator" ]; then
+  echo "test tools: installing openapi-spec-validator into $tools/venv" >&2
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'openapi-spec-validator>=0.7,<0.9'
+fi
+
+chromium_bin=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$chromium_bin" ]; then
+  echo "test tools: installing Debian's chromium" >&2
+  apt_install chromium
+  chromium_bin=$(command -v chromium)
+fi
+
+cat > "$tools/env.sh" <<ENV
+export OPENAPI_SPEC_VALIDATOR="$PWD/$tools/venv/bin/openapi-spec-validator"
+export CHROMIUM="$chromium_bin"
+ENV
