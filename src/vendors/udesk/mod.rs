@@ -1,26 +1,54 @@
-//! Udesk adapter (placeholder until the real adapter lands).
+//! Udesk KM robot: sessions become conversations and session logs messages (mapping only).
+
+mod client;
+mod model;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
+use chrono_tz::Tz;
 
 use crate::config::{SourceConfig, UdeskSettings};
-use crate::domain::{Message, SourceName, VendorKind};
+use crate::domain::{Conversation, Message, SourceName, VendorKind};
+use crate::vendors::time::{SPACE_FORMAT, format_local};
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
 };
 
-/// Udesk source.
+use client::{PAGE_SIZE, UdeskClient};
+use model::{KEYWORDS_SOURCE_CUSTOMER_ID, LogItem, Session, SessionQuery};
+
+/// Longest `startTime`..`endTime` span KM accepts (JP doc, ../shared/vendors/udesk.md §2).
+const MAX_WINDOW_DAYS: i64 = 365;
+/// `sortFlag` 0: newest first.
+const SORT_NEWEST_FIRST: u8 = 0;
+/// Stops a session-log walk that never reaches its end (99 000 messages).
+const MAX_LOG_PAGES: u32 = 1000;
+
+/// A Udesk KM source: one admin account and one robot.
 pub(super) struct UdeskAdapter {
     source: SourceName,
+    robot_id: i64,
+    timezone: Tz,
+    client: UdeskClient,
 }
 
 impl UdeskAdapter {
-    pub(super) fn new(
-        source: &SourceConfig,
-        _settings: UdeskSettings,
-        _upstream: Upstream,
-    ) -> Self {
+    /// Builds the adapter of `source`.
+    pub(super) fn new(source: &SourceConfig, settings: UdeskSettings, upstream: Upstream) -> Self {
         Self {
             source: source.name.clone(),
+            robot_id: settings.robot_id,
+            timezone: source.timezone,
+            client: UdeskClient::new(
+                upstream,
+                source.base_url.clone(),
+                settings.email,
+                settings.api_token,
+                settings.sign_algorithm,
+            ),
         }
     }
 }
@@ -35,24 +63,92 @@ impl VendorAdapter for UdeskAdapter {
         VendorKind::Udesk
     }
 
-    fn unsupported(&self, _query: &ConversationQuery) -> Option<String> {
-        Some("adapter not built yet".to_owned())
+    fn max_window(&self) -> Option<chrono::Duration> {
+        Some(chrono::Duration::days(MAX_WINDOW_DAYS))
+    }
+
+    fn unsupported(&self, query: &ConversationQuery) -> Option<String> {
+        query.agent_id.as_ref().map(|_| {
+            "Udesk KM robot sessions carry no agent id, so they cannot be filtered by agent"
+                .to_owned()
+        })
     }
 
     async fn list_conversations(
         &self,
-        _ctx: &CallContext,
-        _query: &ConversationQuery,
-        _cursor: Option<&str>,
+        ctx: &CallContext,
+        query: &ConversationQuery,
+        cursor: Option<&str>,
     ) -> Result<ConversationBatch, VendorError> {
-        Err(VendorError::Status(501))
+        let page_num = page_number(cursor)?;
+        // KM takes whole seconds. Flooring both ends covers `[since, until)` whether KM
+        // reads `endTime` as inclusive or not; the gateway drops the extra second.
+        let request = SessionQuery {
+            robot_id: self.robot_id,
+            start_time: format_local(query.since, self.timezone, SPACE_FORMAT),
+            end_time: format_local(query.until, self.timezone, SPACE_FORMAT),
+            page_num,
+            page_size: PAGE_SIZE,
+            sort_flag: SORT_NEWEST_FIRST,
+            keywords_source: query
+                .customer_id
+                .as_ref()
+                .map(|_| KEYWORDS_SOURCE_CUSTOMER_ID),
+            keywords: query.customer_id.clone(),
+        };
+        let page = self.client.list_sessions(ctx, &request).await?;
+        let next_cursor = page
+            .paging
+            .has_more(page_num, PAGE_SIZE, page.items.len())
+            .then(|| (page_num + 1).to_string());
+        let items = page
+            .items
+            .into_iter()
+            .map(|raw| Ok(Session::parse(&raw)?.into_domain(&self.source, self.timezone, raw)))
+            .collect::<Result<Vec<Conversation>, VendorError>>()?;
+        Ok(ConversationBatch { items, next_cursor })
     }
 
     async fn list_messages(
         &self,
-        _ctx: &CallContext,
-        _native_id: &str,
+        ctx: &CallContext,
+        native_id: &str,
     ) -> Result<Vec<Message>, VendorError> {
-        Err(VendorError::Status(501))
+        // Session ids are integers; anything else cannot name a KM session.
+        if native_id.parse::<i64>().is_err() {
+            return Err(VendorError::NotFound);
+        }
+        // Logs keep the order KM sends them in (oldest first in the seed); never re-sorted.
+        let mut messages = Vec::new();
+        let mut seen = HashSet::new();
+        for page_num in 1..=MAX_LOG_PAGES {
+            let page = self.client.session_logs(ctx, native_id, page_num).await?;
+            let more = page.paging.has_more(page_num, PAGE_SIZE, page.items.len());
+            for raw in page.items {
+                let item = LogItem::parse(&raw)?;
+                // A log written while we page shifts the pages; never return it twice.
+                if seen.insert(item.id()) {
+                    messages.push(item.into_domain(self.timezone, raw));
+                }
+            }
+            if !more {
+                return Ok(messages);
+            }
+        }
+        Err(VendorError::Decode(format!(
+            "session logs still had more pages after {MAX_LOG_PAGES}"
+        )))
+    }
+}
+
+/// The cursor is the next KM page number; no cursor is page 1.
+fn page_number(cursor: Option<&str>) -> Result<u32, VendorError> {
+    match cursor {
+        None => Ok(1),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|page| *page >= 1)
+            .ok_or_else(|| VendorError::Decode("the page cursor is not a page number".to_owned())),
     }
 }

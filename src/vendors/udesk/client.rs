@@ -1,0 +1,155 @@
+//! Udesk KM HTTP: URLs, the signed query of every call, and the envelope read into errors.
+
+use chrono::Utc;
+use reqwest::header::ACCEPT;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+use sha2::Sha256;
+use url::Url;
+
+use super::model::{Envelope, Paging, SessionQuery};
+use crate::config::SignAlgorithm;
+use crate::vendors::http::UpstreamResponse;
+use crate::vendors::{CallContext, Upstream, VendorError};
+
+/// Largest page KM serves: `pageSize` must be below 100.
+pub(super) const PAGE_SIZE: u32 = 99;
+/// The envelope `code` of a successful answer.
+const SUCCESS_CODE: i64 = 200;
+
+/// One page of a KM list: its raw items and its paging block.
+#[derive(Debug)]
+pub(super) struct Page {
+    /// The items, as the vendor sent them.
+    pub(super) items: Vec<Value>,
+    /// Page size and total (empty when the vendor sent none).
+    pub(super) paging: Paging,
+}
+
+/// Knows the KM base URL and how to sign a call. Knows nothing about domain types.
+pub(super) struct UdeskClient {
+    upstream: Upstream,
+    base_url: Url,
+    email: String,
+    api_token: SecretString,
+    algorithm: SignAlgorithm,
+}
+
+impl UdeskClient {
+    /// A client for one KM account.
+    pub(super) fn new(
+        upstream: Upstream,
+        base_url: Url,
+        email: String,
+        api_token: SecretString,
+        algorithm: SignAlgorithm,
+    ) -> Self {
+        Self {
+            upstream,
+            base_url,
+            email,
+            api_token,
+            algorithm,
+        }
+    }
+
+    /// `POST /api/v1/sessions`: one page of the robot's sessions.
+    pub(super) async fn list_sessions(
+        &self,
+        ctx: &CallContext,
+        query: &SessionQuery,
+    ) -> Result<Page, VendorError> {
+        let url = self.url(&["api", "v1", "sessions"])?;
+        let request = self
+            .upstream
+            .http()
+            .post(url)
+            .query(&self.auth_query())
+            .header(ACCEPT, "application/json")
+            .json(query);
+        read_page(self.upstream.send(ctx, "list", request).await?)
+    }
+
+    /// `GET /api/v1/sessions/{id}/logs`: one page of a session's messages.
+    pub(super) async fn session_logs(
+        &self,
+        ctx: &CallContext,
+        session_id: &str,
+        page_num: u32,
+    ) -> Result<Page, VendorError> {
+        let url = self.url(&["api", "v1", "sessions", session_id, "logs"])?;
+        let request = self
+            .upstream
+            .http()
+            .get(url)
+            .query(&[("pageNum", page_num), ("pageSize", PAGE_SIZE)])
+            .query(&self.auth_query())
+            .header(ACCEPT, "application/json");
+        read_page(self.upstream.send(ctx, "messages", request).await?)
+    }
+
+    /// `segments` appended to the base URL (keeping any path prefix), each percent-encoded.
+    fn url(&self, segments: &[&str]) -> Result<Url, VendorError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| VendorError::Transport("the base URL cannot take a path".to_owned()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// `email`, `timestamp` and `sign`, made afresh for every call: KM refuses a timestamp
+    /// older than five minutes (../shared/vendors/udesk.md §1).
+    fn auth_query(&self) -> [(&'static str, String); 3] {
+        let timestamp = Utc::now().timestamp();
+        let sign = sign(
+            &self.email,
+            self.api_token.expose_secret(),
+            timestamp,
+            self.algorithm,
+        );
+        [
+            ("email", self.email.clone()),
+            ("timestamp", timestamp.to_string()),
+            ("sign", sign),
+        ]
+    }
+}
+
+/// The request signature: lower-case hex of `SHA1("{email}&{api_token}&{timestamp}")`, or
+/// of SHA-256 for tenants configured with it.
+pub(super) fn sign(
+    email: &str,
+    api_token: &str,
+    timestamp: i64,
+    algorithm: SignAlgorithm,
+) -> String {
+    let plain = format!("{email}&{api_token}&{timestamp}");
+    match algorithm {
+        SignAlgorithm::Sha1 => hex::encode(Sha1::digest(plain.as_bytes())),
+        SignAlgorithm::Sha256 => hex::encode(Sha256::digest(plain.as_bytes())),
+    }
+}
+
+/// Reads an answer: non-2xx by its status, then the envelope, whose `code` must be 200.
+fn read_page(response: UpstreamResponse) -> Result<Page, VendorError> {
+    if !response.status.is_success() {
+        return Err(response.status_error());
+    }
+    let envelope: Envelope = response.json()?;
+    if envelope.code != SUCCESS_CODE {
+        return Err(VendorError::Rejected {
+            code: envelope.code.to_string(),
+        });
+    }
+    let items = match envelope.data {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items,
+        _ => return Err(VendorError::Decode("`data` is not a list".to_owned())),
+    };
+    Ok(Page {
+        items,
+        paging: envelope.paging.unwrap_or_default(),
+    })
+}
