@@ -1,26 +1,37 @@
-//! Gptbots adapter (placeholder until the real adapter lands).
+//! GPTBots: an agent's conversations (listed by last chat time) and their v2 messages.
+//! Mapping calls only; HTTP lives in `client`, the wire format in `model`.
+
+mod client;
+mod model;
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 
+use self::client::{BEYOND_DATA, GptbotsClient, ListParams, PAGE_SIZE};
 use crate::config::{GptbotsSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
 };
 
-/// Gptbots source.
+/// A GPTBots source: one agent's API key.
 pub(super) struct GptbotsAdapter {
     source: SourceName,
+    conversation_type: String,
+    client: GptbotsClient,
 }
 
 impl GptbotsAdapter {
     pub(super) fn new(
         source: &SourceConfig,
-        _settings: GptbotsSettings,
-        _upstream: Upstream,
+        settings: GptbotsSettings,
+        upstream: Upstream,
     ) -> Self {
         Self {
             source: source.name.clone(),
+            conversation_type: settings.conversation_type,
+            client: GptbotsClient::new(upstream, source.base_url.clone(), settings.api_key),
         }
     }
 }
@@ -35,24 +46,89 @@ impl VendorAdapter for GptbotsAdapter {
         VendorKind::Gptbots
     }
 
-    fn unsupported(&self, _query: &ConversationQuery) -> Option<String> {
-        Some("adapter not built yet".to_owned())
+    fn unsupported(&self, query: &ConversationQuery) -> Option<String> {
+        query.agent_id.as_ref().map(|_| {
+            "GPTBots conversations are between an end user and an AI agent: there is no human \
+             agent to filter by agent_id"
+                .to_owned()
+        })
     }
 
+    /// The cursor is the vendor page number. GPTBots filters on the last chat time, with
+    /// both ends inclusive, so the window's exclusive end is sent as `until` − 1 ms.
     async fn list_conversations(
         &self,
-        _ctx: &CallContext,
-        _query: &ConversationQuery,
-        _cursor: Option<&str>,
+        ctx: &CallContext,
+        query: &ConversationQuery,
+        cursor: Option<&str>,
     ) -> Result<ConversationBatch, VendorError> {
-        Err(VendorError::Status(501))
+        let page = match cursor {
+            None => 1,
+            Some(cursor) => cursor
+                .parse::<u32>()
+                .ok()
+                .filter(|page| *page > 1)
+                .ok_or_else(|| VendorError::Decode("not a GPTBots page cursor".to_owned()))?,
+        };
+        let params = ListParams {
+            conversation_type: &self.conversation_type,
+            start_ms: query.since.timestamp_millis(),
+            end_ms: query.until.timestamp_millis().saturating_sub(1),
+            page,
+            user_id: query.customer_id.as_deref().filter(|id| !id.is_empty()),
+        };
+        let Some(batch) = self.client.conversation_page(ctx, &params).await? else {
+            return beyond_data(page).map(|()| ConversationBatch {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        let items = batch.into_items();
+        // `total`'s meaning is unclear (../shared/vendors/gptbots.md §2): a full page is
+        // the only sign that another one may follow.
+        let next_cursor = (items.len() >= PAGE_SIZE as usize).then(|| (page + 1).to_string());
+        Ok(ConversationBatch {
+            items: items
+                .into_iter()
+                .map(|item| item.into_domain(&self.source))
+                .collect(),
+            next_cursor,
+        })
     }
 
     async fn list_messages(
         &self,
-        _ctx: &CallContext,
-        _native_id: &str,
+        ctx: &CallContext,
+        native_id: &str,
     ) -> Result<Vec<Message>, VendorError> {
-        Err(VendorError::Status(501))
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            let Some(batch) = self.client.message_page(ctx, native_id, page).await? else {
+                beyond_data(page)?;
+                break;
+            };
+            let total = batch.total();
+            let received = batch.into_items();
+            let short = received.len() < PAGE_SIZE as usize;
+            items.extend(received);
+            if short || total.is_some_and(|total| items.len() as u64 >= total) {
+                break;
+            }
+            page += 1;
+        }
+        Ok(model::into_messages(items))
+    }
+}
+
+/// "Page beyond data" ends the reading after the first page; on the first page it is a
+/// refusal like any other code.
+fn beyond_data(page: u32) -> Result<(), VendorError> {
+    if page > 1 {
+        Ok(())
+    } else {
+        Err(VendorError::Rejected {
+            code: BEYOND_DATA.to_owned(),
+        })
     }
 }

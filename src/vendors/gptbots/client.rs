@@ -1,0 +1,160 @@
+//! GPTBots HTTP: endpoint URLs, the bearer key, and `{code, message}` failures read into
+//! `VendorError`. Knows nothing about the gateway's domain.
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use super::model::{ConversationPage, MessagePage};
+use crate::vendors::http::UpstreamResponse;
+use crate::vendors::{CallContext, Upstream, VendorError};
+
+/// Largest page both list endpoints serve.
+pub(super) const PAGE_SIZE: u32 = 100;
+/// The vendor's code for "page beyond the available data".
+pub(super) const BEYOND_DATA: &str = "40005";
+
+/// One call of the conversation list.
+pub(super) struct ListParams<'a> {
+    /// `conversation_type`, e.g. `ALL`.
+    pub(super) conversation_type: &'a str,
+    /// `start_time`: earliest last-chat time, epoch ms (inclusive).
+    pub(super) start_ms: i64,
+    /// `end_time`: latest last-chat time, epoch ms (inclusive).
+    pub(super) end_ms: i64,
+    /// `page`, from 1.
+    pub(super) page: u32,
+    /// `user_id` filter.
+    pub(super) user_id: Option<&'a str>,
+}
+
+/// Talks to one GPTBots agent with its API key.
+pub(super) struct GptbotsClient {
+    upstream: Upstream,
+    base_url: Url,
+    api_key: SecretString,
+}
+
+impl GptbotsClient {
+    pub(super) fn new(upstream: Upstream, base_url: Url, api_key: SecretString) -> Self {
+        Self {
+            upstream,
+            base_url,
+            api_key,
+        }
+    }
+
+    /// One page of `GET /v1/bot/conversation/page`; `None` when the vendor says the page is
+    /// beyond its data.
+    pub(super) async fn conversation_page(
+        &self,
+        ctx: &CallContext,
+        params: &ListParams<'_>,
+    ) -> Result<Option<ConversationPage>, VendorError> {
+        let mut query = vec![
+            ("conversation_type", params.conversation_type.to_owned()),
+            ("start_time", params.start_ms.to_string()),
+            ("end_time", params.end_ms.to_string()),
+            ("page", params.page.to_string()),
+            ("page_size", PAGE_SIZE.to_string()),
+        ];
+        if let Some(user_id) = params.user_id {
+            query.push(("user_id", user_id.to_owned()));
+        }
+        self.get(ctx, "list", &["v1", "bot", "conversation", "page"], &query)
+            .await
+    }
+
+    /// One page of `GET /v2/messages`; `None` when the vendor says the page is beyond its
+    /// data.
+    pub(super) async fn message_page(
+        &self,
+        ctx: &CallContext,
+        conversation_id: &str,
+        page: u32,
+    ) -> Result<Option<MessagePage>, VendorError> {
+        let query = [
+            ("conversation_id", conversation_id.to_owned()),
+            ("page", page.to_string()),
+            ("page_size", PAGE_SIZE.to_string()),
+        ];
+        self.get(ctx, "messages", &["v2", "messages"], &query).await
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        endpoint: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Option<T>, VendorError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| VendorError::Transport("the base URL cannot take a path".to_owned()))?
+            .pop_if_empty()
+            .extend(segments);
+        let request = self
+            .upstream
+            .http()
+            .get(url)
+            .bearer_auth(self.api_key.expose_secret())
+            .query(query);
+        let response = self.upstream.send(ctx, endpoint, request).await?;
+        read(&response)
+    }
+}
+
+/// Reads an answer: the bare payload on success, `{code, message}` on failure. The failure
+/// body may come with HTTP 200 or an error status (../shared/vendors/gptbots.md §5).
+fn read<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<Option<T>, VendorError> {
+    let body = serde_json::from_slice::<Value>(&response.body).ok();
+    if let Some(code) = body.as_ref().and_then(failure_code) {
+        return if code == BEYOND_DATA {
+            Ok(None)
+        } else {
+            Err(code_error(code, response))
+        };
+    }
+    if !response.status.is_success() {
+        return Err(response.status_error());
+    }
+    let body =
+        body.ok_or_else(|| VendorError::Decode("GPTBots sent a non-JSON body".to_owned()))?;
+    T::deserialize(&body)
+        .map(Some)
+        .map_err(|err| VendorError::Decode(err.to_string()))
+}
+
+/// The `code` of a failure body. Success bodies carry no `code` (0 is read as success too).
+fn failure_code(body: &Value) -> Option<String> {
+    let code = match body.get("code")? {
+        Value::Number(number) => number.to_string(),
+        Value::String(text) => text.trim().to_owned(),
+        _ => return None,
+    };
+    (!code.is_empty() && code != "0").then_some(code)
+}
+
+fn code_error(code: String, response: &UpstreamResponse) -> VendorError {
+    match code.as_str() {
+        "40127" => VendorError::Unauthorized,
+        "40356" => VendorError::NotFound,
+        "429" => VendorError::RateLimited {
+            retry_after: response.retry_after(),
+        },
+        // Bad parameter, agent deleted (two codes), no credits left, API use forbidden.
+        "40000" | "20059" | "40378" | "40379" | "20055" => VendorError::Rejected { code },
+        // A code we do not know: a failing server or a refusal of our key says more.
+        _ if response.status.is_server_error()
+            || matches!(
+                response.status,
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+            ) =>
+        {
+            response.status_error()
+        }
+        _ => VendorError::Rejected { code },
+    }
+}

@@ -1,0 +1,96 @@
+//! Jijyun HTTP: the record endpoint, the `apiKey` query parameter and the capitalised
+//! `{Code, Data, Msg, RequestId}` envelope read into `VendorError`. Never logs a URL: the
+//! key is part of it.
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::model::{Chat, Envelope, RecordRequest, WithRaw};
+use crate::vendors::http::UpstreamResponse;
+use crate::vendors::{CallContext, Upstream, VendorError};
+
+/// `Code` of a successful answer.
+const SUCCESS: &str = "2000";
+
+/// Talks to one Jijyun account with its API key.
+pub(super) struct JijyunClient {
+    upstream: Upstream,
+    base_url: Url,
+    api_key: SecretString,
+}
+
+impl JijyunClient {
+    pub(super) fn new(upstream: Upstream, base_url: Url, api_key: SecretString) -> Self {
+        Self {
+            upstream,
+            base_url,
+            api_key,
+        }
+    }
+
+    /// `POST /v1/openapi/chat/record`: every chat of one contact, messages inline.
+    pub(super) async fn chat_record(
+        &self,
+        ctx: &CallContext,
+        body: &RecordRequest,
+    ) -> Result<Vec<WithRaw<Chat>>, VendorError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| VendorError::Transport("the base URL cannot take a path".to_owned()))?
+            .pop_if_empty()
+            .extend(["v1", "openapi", "chat", "record"]);
+        let request = self
+            .upstream
+            .http()
+            .post(url)
+            .query(&[("apiKey", self.api_key.expose_secret())])
+            .json(body);
+        let response = self.upstream.send(ctx, "record", request).await?;
+        read(&response)
+    }
+}
+
+/// Reads an answer. HTTP statuses carry the account-level failures (401 key, 402 balance,
+/// 429 throttle: ../shared/vendors/jijyun.md §4–5); `Code` carries the business ones.
+fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, VendorError> {
+    match response.status {
+        StatusCode::UNAUTHORIZED => return Err(VendorError::Unauthorized),
+        StatusCode::PAYMENT_REQUIRED => {
+            return Err(VendorError::Rejected {
+                code: "402".to_owned(),
+            });
+        }
+        // The throttle answers with plain text ("Too Many Requests in one second").
+        StatusCode::TOO_MANY_REQUESTS => {
+            return Err(VendorError::RateLimited {
+                retry_after: response.retry_after(),
+            });
+        }
+        status if status.is_server_error() => return Err(response.status_error()),
+        _ => {}
+    }
+    let envelope = serde_json::from_slice::<Envelope>(&response.body).ok();
+    let code = envelope.as_ref().and_then(Envelope::code);
+    match code.as_deref() {
+        Some(SUCCESS) if response.status.is_success() => {}
+        // 4000 is the documented business failure; any other code is refused the same way.
+        Some(code) if code != SUCCESS => {
+            return Err(VendorError::Rejected {
+                code: code.to_owned(),
+            });
+        }
+        _ if !response.status.is_success() => return Err(response.status_error()),
+        _ => {
+            return Err(VendorError::Decode(
+                "Jijyun answered without a `Code`".to_owned(),
+            ));
+        }
+    }
+    match envelope.and_then(|envelope| envelope.data) {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(data) => {
+            serde_json::from_value(data).map_err(|err| VendorError::Decode(err.to_string()))
+        }
+    }
+}

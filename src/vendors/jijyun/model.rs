@@ -1,0 +1,221 @@
+//! Jijyun wire format (`/v1/openapi/chat/record`) and its mapping to domain types.
+//! Serde only: no HTTP here.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::{
+    ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
+};
+
+/// `sender_type` of the end user.
+const SENDER_USER: &str = "用户";
+/// `sender_type` of the service side (AI assistant or human seat).
+const SENDER_SERVICE: &str = "客服";
+/// `message_type` of an AI chat.
+const TYPE_AI: &str = "AI对话";
+/// `message_type` of a human chat.
+const TYPE_HUMAN: &str = "人工对话";
+/// Prefixes Jijyun writes into human-chat contents (../shared/vendors/jijyun.md §2).
+const CONTENT_PREFIXES: [&str; 3] = ["访客发送", "人工回复", "客服回复"];
+/// Longest title taken from the first customer message, in characters.
+const TITLE_CHARS: usize = 80;
+
+/// Body of `POST /v1/openapi/chat/record`, every key as the vendor's example sends it.
+#[derive(Debug, Serialize)]
+pub(super) struct RecordRequest {
+    /// The external contact whose chats are read.
+    pub(super) customer_id: String,
+    /// Look-back in days, as a string.
+    pub(super) days: String,
+    /// `yyyy-MM-dd HH:mm:ss` in the source's zone, or empty.
+    pub(super) start_time: String,
+    /// `yyyy-MM-dd HH:mm:ss` in the source's zone, or empty.
+    pub(super) end_time: String,
+    /// Channel filter; empty = all.
+    pub(super) chat_source: Vec<String>,
+    /// Assistant filter; empty = all.
+    pub(super) chat_robot: Vec<String>,
+    /// Human seat filter; empty = all.
+    pub(super) seat_member: Vec<String>,
+}
+
+/// A vendor item parsed into `T`, with its JSON kept unchanged for `vendor_data`.
+#[derive(Debug)]
+pub(super) struct WithRaw<T> {
+    item: T,
+    raw: Value,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Value::deserialize(deserializer)?;
+        let item = T::deserialize(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self { item, raw })
+    }
+}
+
+/// The envelope of every answer; its keys are capitalised.
+#[derive(Debug, Deserialize)]
+pub(super) struct Envelope {
+    #[serde(rename = "Code")]
+    code: Option<Value>,
+    /// The chats on success; a reason (or nothing) on failure.
+    #[serde(rename = "Data")]
+    pub(super) data: Option<Value>,
+}
+
+impl Envelope {
+    /// `Code` as text (`2000` = success), whether sent as a number or a string.
+    pub(super) fn code(&self) -> Option<String> {
+        match self.code.as_ref()? {
+            Value::Number(number) => Some(number.to_string()),
+            Value::String(text) => Some(text.trim().to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// One chat of the contact, messages inline.
+#[derive(Debug, Deserialize)]
+pub(super) struct Chat {
+    chat_id: String,
+    messages: Option<Vec<WithRaw<ChatMessage>>>,
+}
+
+/// One message of a chat: no id and no time.
+#[derive(Debug, Deserialize)]
+pub(super) struct ChatMessage {
+    content: Option<String>,
+    message_type: Option<String>,
+    sender_type: Option<String>,
+}
+
+impl WithRaw<Chat> {
+    /// The vendor's chat id.
+    pub(super) fn chat_id(&self) -> &str {
+        &self.item.chat_id
+    }
+
+    /// The chat as a domain conversation with native id `{customer_id}:{chat_id}`: the
+    /// messages route needs the customer to ask the vendor again. The record API gives no
+    /// times, so the gateway lists these after every timed conversation.
+    pub(super) fn into_domain(self, source: &SourceName, customer_id: &str) -> Conversation {
+        let messages = self.item.messages.as_deref().unwrap_or_default();
+        let title = messages
+            .iter()
+            .filter(|message| message.item.sender_type.as_deref() == Some(SENDER_USER))
+            .map(|message| strip_prefix(message.item.content.as_deref().unwrap_or_default()))
+            .find(|content| !content.is_empty())
+            .map(truncate_title);
+        let is_human =
+            |m: &WithRaw<ChatMessage>| m.item.message_type.as_deref() == Some(TYPE_HUMAN);
+        let is_ai = |m: &WithRaw<ChatMessage>| m.item.message_type.as_deref() == Some(TYPE_AI);
+        let channel = if messages.iter().any(is_human) {
+            Some("human_handoff")
+        } else if !messages.is_empty() && messages.iter().all(is_ai) {
+            Some("bot")
+        } else {
+            None
+        };
+        Conversation {
+            id: ConversationId::new(
+                source.clone(),
+                format!("{customer_id}:{}", self.item.chat_id),
+            ),
+            vendor: VendorKind::Jijyun,
+            title,
+            channel: channel.map(str::to_owned),
+            started_at: None,
+            ended_at: None,
+            last_message_at: None,
+            duration_seconds: None,
+            message_count: Some(messages.len() as u64),
+            customer_id: Some(customer_id.to_owned()),
+            agent_id: None,
+            bot_id: None,
+            vendor_data: self.raw,
+        }
+    }
+
+    /// The chat's messages in the order the vendor sent them. Ids are their positions,
+    /// which stay stable as long as the vendor's order does.
+    pub(super) fn into_messages(self) -> Vec<Message> {
+        self.item
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(index, message)| message.into_domain(index))
+            .collect()
+    }
+}
+
+impl WithRaw<ChatMessage> {
+    fn into_domain(self, index: usize) -> Message {
+        let item = self.item;
+        let role = match (item.sender_type.as_deref(), item.message_type.as_deref()) {
+            (Some(SENDER_USER), _) => Role::Customer,
+            (Some(SENDER_SERVICE), Some(TYPE_AI)) => Role::Bot,
+            (Some(SENDER_SERVICE), Some(TYPE_HUMAN)) => Role::Agent,
+            _ => Role::System,
+        };
+        Message {
+            id: index.to_string(),
+            role,
+            content: strip_prefix(item.content.as_deref().unwrap_or_default()).to_owned(),
+            content_type: ContentType::Text,
+            sent_at: None,
+            sender_name: None,
+            vendor_data: self.raw,
+        }
+    }
+}
+
+/// `访客发送: 777` → `777`. The prefix only repeats what `sender_type`/`message_type`
+/// say; the raw text stays in `vendor_data`.
+fn strip_prefix(content: &str) -> &str {
+    let content = content.trim();
+    for prefix in CONTENT_PREFIXES {
+        if let Some(rest) = content.strip_prefix(prefix) {
+            if let Some(rest) = rest.strip_prefix([':', '：']) {
+                return rest.trim_start();
+            }
+        }
+    }
+    content
+}
+
+/// At most [`TITLE_CHARS`] characters, cut on a character boundary, `…` marking a cut.
+fn truncate_title(text: &str) -> String {
+    match text.char_indices().nth(TITLE_CHARS - 1) {
+        Some((end, _)) if text[end..].chars().nth(1).is_some() => format!("{}…", &text[..end]),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_prefix_removes_the_documented_prefixes_only() {
+        assert_eq!(strip_prefix("访客发送: 777"), "777");
+        assert_eq!(strip_prefix("人工回复：好的"), "好的");
+        assert_eq!(strip_prefix("客服回复:000"), "000");
+        assert_eq!(strip_prefix("你好"), "你好");
+        assert_eq!(strip_prefix("访客发送的文件"), "访客发送的文件");
+    }
+
+    #[test]
+    fn truncate_title_cuts_long_text_on_a_character_boundary() {
+        let exact = "字".repeat(TITLE_CHARS);
+        assert_eq!(truncate_title(&exact), exact);
+        let long = "字".repeat(TITLE_CHARS + 5);
+        let title = truncate_title(&long);
+        assert_eq!(title.chars().count(), TITLE_CHARS);
+        assert!(title.ends_with('…'));
+        assert_eq!(truncate_title("short"), "short");
+    }
+}
