@@ -151,16 +151,17 @@ impl MegaviewClient {
     ) -> Result<T, VendorError> {
         let token = self.token(ctx).await?;
         let response = self.send_with(ctx, endpoint, &build, &token).await?;
-        if !token_refused(&response) {
-            return read_envelope(&response);
+        match read_envelope(&response) {
+            Err(failure) if failure.token_refused => {}
+            outcome => return decode(outcome),
         }
         self.invalidate(ctx, token.id).await?;
         let token = self.token(ctx).await?;
         let response = self.send_with(ctx, endpoint, &build, &token).await?;
-        if token_refused(&response) {
-            return Err(VendorError::Unauthorized);
+        match read_envelope(&response) {
+            Err(failure) if failure.token_refused => Err(VendorError::Unauthorized),
+            outcome => decode(outcome),
         }
-        read_envelope(&response)
     }
 
     async fn send_with(
@@ -294,30 +295,38 @@ pub(super) fn refresh_after(lifetime: Duration) -> Duration {
     }
 }
 
-/// Whether the vendor refused the bearer token. Megaview's code for an expired or invalid
-/// token is unknown (`../shared/vendors/megaview.md` §2), so besides HTTP 401 a failure
-/// whose message names the access token counts too.
-fn token_refused(response: &UpstreamResponse) -> bool {
-    if response.status == StatusCode::UNAUTHORIZED {
-        return true;
+/// A business call that failed, and whether it was the bearer token the vendor refused.
+struct Failure {
+    error: VendorError,
+    token_refused: bool,
+}
+
+impl From<VendorError> for Failure {
+    fn from(error: VendorError) -> Self {
+        Self {
+            error,
+            token_refused: false,
+        }
     }
-    let Ok(envelope) = serde_json::from_slice::<Envelope>(&response.body) else {
-        return false;
-    };
-    let msg = envelope.msg.unwrap_or_default().to_ascii_lowercase();
-    envelope.code.is_some_and(|code| code != 0)
-        && msg.contains("token")
-        && !msg.contains("page_token")
-        && !msg.contains("page token")
 }
 
 /// Reads a business call's answer: `data` on `code == 0`, the mapped error otherwise.
-fn read_envelope<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<T, VendorError> {
+fn read_envelope(response: &UpstreamResponse) -> Result<Value, Failure> {
     let status = response.status;
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(VendorError::RateLimited {
-            retry_after: response.retry_after(),
-        });
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => {
+            return Err(VendorError::RateLimited {
+                retry_after: response.retry_after(),
+            }
+            .into());
+        }
+        StatusCode::UNAUTHORIZED => {
+            return Err(Failure {
+                error: VendorError::Unauthorized,
+                token_refused: true,
+            });
+        }
+        _ => {}
     }
     match serde_json::from_slice::<Envelope>(&response.body) {
         Ok(Envelope {
@@ -325,18 +334,34 @@ fn read_envelope<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<T, 
             data,
             ..
         }) if status.is_success() => {
-            let data =
-                data.ok_or_else(|| VendorError::Decode("envelope without data".to_owned()))?;
-            serde_json::from_value(data).map_err(|err| VendorError::Decode(err.to_string()))
+            data.ok_or_else(|| VendorError::Decode("envelope without data".to_owned()).into())
         }
         Ok(Envelope {
-            code: Some(code), ..
-        }) if code != 0 => Err(code_error(code, response)),
-        _ if status.is_success() => Err(VendorError::Decode(
-            "answer is not the documented envelope".to_owned(),
-        )),
-        _ => Err(response.status_error()),
+            code: Some(code),
+            msg,
+            ..
+        }) if code != 0 => Err(Failure {
+            error: code_error(code, response),
+            token_refused: names_the_access_token(msg.as_deref().unwrap_or_default()),
+        }),
+        _ if status.is_success() => {
+            Err(VendorError::Decode("answer is not the documented envelope".to_owned()).into())
+        }
+        _ => Err(response.status_error().into()),
     }
+}
+
+/// Megaview's code for an expired or invalid token is unknown
+/// (`../shared/vendors/megaview.md` §2), so a failure whose message names the access token
+/// is read as one, like HTTP 401.
+fn names_the_access_token(msg: &str) -> bool {
+    let msg = msg.to_ascii_lowercase();
+    msg.contains("token") && !msg.contains("page_token") && !msg.contains("page token")
+}
+
+fn decode<T: DeserializeOwned>(outcome: Result<Value, Failure>) -> Result<T, VendorError> {
+    let data = outcome.map_err(|failure| failure.error)?;
+    serde_json::from_value(data).map_err(|err| VendorError::Decode(err.to_string()))
 }
 
 /// The meaning of a business code (seed 000 and the ASR page's code tables).
