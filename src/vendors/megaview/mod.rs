@@ -1,6 +1,10 @@
-//! Megaview adapter (placeholder until the real adapter lands).
+//! Megaview (深维智信): sales calls, video and IM chats become conversations; their ASR
+//! transcript sentences become messages. Facts and choices: `../shared/vendors/megaview.md`.
 
 use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono_tz::Tz;
+use url::Url;
 
 use crate::config::{MegaviewSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
@@ -8,19 +12,31 @@ use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
 };
 
-/// Megaview source.
+mod client;
+mod model;
+#[cfg(test)]
+mod tests;
+
+/// Longest `begin_time`..`end_time` range the list endpoint accepts (seed 000).
+const MAX_WINDOW_DAYS: i64 = 7;
+
+/// One Megaview app (`app_key`/`app_secret`).
 pub(super) struct MegaviewAdapter {
     source: SourceName,
+    timezone: Tz,
+    client: client::MegaviewClient,
 }
 
 impl MegaviewAdapter {
     pub(super) fn new(
         source: &SourceConfig,
-        _settings: MegaviewSettings,
-        _upstream: Upstream,
+        settings: MegaviewSettings,
+        upstream: Upstream,
     ) -> Self {
         Self {
             source: source.name.clone(),
+            timezone: source.timezone,
+            client: client::MegaviewClient::new(source.base_url.clone(), settings, upstream),
         }
     }
 }
@@ -35,24 +51,107 @@ impl VendorAdapter for MegaviewAdapter {
         VendorKind::Megaview
     }
 
-    fn unsupported(&self, _query: &ConversationQuery) -> Option<String> {
-        Some("adapter not built yet".to_owned())
+    fn max_window(&self) -> Option<TimeDelta> {
+        Some(TimeDelta::days(MAX_WINDOW_DAYS))
+    }
+
+    fn unsupported(&self, query: &ConversationQuery) -> Option<String> {
+        match query.customer_id.as_deref().map(deal_id) {
+            Some(None) => Some(
+                "Megaview filters customers by numeric deal id; this customer_id is not one"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
     }
 
     async fn list_conversations(
         &self,
-        _ctx: &CallContext,
-        _query: &ConversationQuery,
-        _cursor: Option<&str>,
+        ctx: &CallContext,
+        query: &ConversationQuery,
+        cursor: Option<&str>,
     ) -> Result<ConversationBatch, VendorError> {
-        Err(VendorError::Status(501))
+        // Megaview's times are whole seconds: rounding both ends up keeps every item of
+        // `[since, until)` and never lengthens the range past what the gateway split.
+        let begin = ceil_to_second(query.since);
+        let end = ceil_to_second(query.until);
+        if end <= begin {
+            return Ok(ConversationBatch {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        if end - begin > TimeDelta::days(MAX_WINDOW_DAYS) {
+            return Err(VendorError::Rejected {
+                code: "window_longer_than_7_days".to_owned(),
+            });
+        }
+        // Listing without the filter would hand back every customer's conversations.
+        let deal_id = match query.customer_id.as_deref().map(deal_id) {
+            Some(None) => {
+                return Err(VendorError::Rejected {
+                    code: "customer_id_not_numeric".to_owned(),
+                });
+            }
+            Some(id) => id,
+            None => None,
+        };
+        let body = model::ListRequest::new(
+            begin,
+            end,
+            self.timezone,
+            cursor,
+            deal_id,
+            query.agent_id.as_deref(),
+        );
+        let page = self.client.list_conversations(ctx, &body).await?;
+        let next_cursor = page.next_cursor()?;
+        let items = page
+            .conversations
+            .into_iter()
+            .map(|raw| model::conversation_into_domain(raw, &self.source, self.timezone))
+            .collect::<Result<_, _>>()?;
+        Ok(ConversationBatch { items, next_cursor })
     }
 
     async fn list_messages(
         &self,
-        _ctx: &CallContext,
-        _native_id: &str,
+        ctx: &CallContext,
+        native_id: &str,
     ) -> Result<Vec<Message>, VendorError> {
-        Err(VendorError::Status(501))
+        // Every id this source issues is Megaview's integer conversation id.
+        let Ok(conversation_id) = native_id.parse::<i64>() else {
+            return Err(VendorError::NotFound);
+        };
+        let asr = self.client.asr_data(ctx, conversation_id).await?;
+        // An empty URL is read as "no transcript yet", like 501200 (our choice; the vendor
+        // documents neither an empty URL nor conversations without speech).
+        let raw_url = asr
+            .asr_file_url
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        if raw_url.is_empty() {
+            return Err(VendorError::NotReady {
+                what: "the transcript",
+                retry_after: Some(client::TRANSCRIPT_RETRY),
+            });
+        }
+        let url = Url::parse(raw_url)
+            .map_err(|_| VendorError::Decode("asr_file_url is not a URL".to_owned()))?;
+        let sentences = self.client.download_transcript(ctx, url).await?;
+        model::transcript_into_messages(sentences)
+    }
+}
+
+/// The integer `deal_id` a `customer_id` filter spells, if it spells one.
+fn deal_id(customer_id: &str) -> Option<i64> {
+    customer_id.trim().parse().ok()
+}
+
+fn ceil_to_second(instant: DateTime<Utc>) -> DateTime<Utc> {
+    match instant.with_nanosecond(0) {
+        Some(floor) if floor != instant => floor + TimeDelta::seconds(1),
+        _ => instant,
     }
 }
