@@ -580,6 +580,118 @@ mod tests {
         );
     }
 
+    /// Serves its items in vendor pages of `page`, inserting an empty page after every
+    /// `empty_every` pages, in an order unrelated to the gateway's.
+    struct PagedVendor {
+        inner: FakeVendor,
+        empty_every: usize,
+    }
+
+    #[async_trait]
+    impl VendorAdapter for PagedVendor {
+        fn source(&self) -> &SourceName {
+            &self.inner.source
+        }
+        fn vendor(&self) -> VendorKind {
+            VendorKind::Gptbots
+        }
+        fn max_window(&self) -> Option<chrono::Duration> {
+            self.inner.max_window
+        }
+        fn unsupported(&self, _query: &ConversationQuery) -> Option<String> {
+            None
+        }
+        async fn list_conversations(
+            &self,
+            ctx: &CallContext,
+            query: &ConversationQuery,
+            cursor: Option<&str>,
+        ) -> Result<crate::vendors::ConversationBatch, VendorError> {
+            // Cursor: `<inner offset>/<pages served>`, `e` appended after an empty page.
+            let (offset, pages, after_empty) = cursor.map_or((None, 0, false), |c| {
+                let (offset, rest) = c.split_once('/').unwrap();
+                let after_empty = rest.ends_with('e');
+                let pages = rest.trim_end_matches('e').parse::<usize>().unwrap();
+                (Some(offset.to_owned()), pages, after_empty)
+            });
+            if self.empty_every > 0 && pages > 0 && pages % self.empty_every == 0 && !after_empty {
+                return Ok(crate::vendors::ConversationBatch {
+                    items: Vec::new(),
+                    next_cursor: Some(format!("{}/{pages}e", offset.unwrap_or_default())),
+                });
+            }
+            let pages_now = pages + 1;
+            let inner_cursor = offset.filter(|o| !o.is_empty());
+            let batch = self
+                .inner
+                .list_conversations(ctx, query, inner_cursor.as_deref())
+                .await?;
+            Ok(crate::vendors::ConversationBatch {
+                items: batch.items,
+                next_cursor: batch.next_cursor.map(|next| format!("{next}/{pages_now}")),
+            })
+        }
+        async fn list_messages(
+            &self,
+            _ctx: &CallContext,
+            _native_id: &str,
+        ) -> Result<Vec<Message>, VendorError> {
+            Ok(Vec::new())
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_mix_of_sources_walks_exactly_once_in_order(
+            sources in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::option::weighted(0.9, 0i64..40), 0..60),
+                    1usize..12,
+                    proptest::option::of(5i64..30),
+                    0usize..4,
+                ),
+                1..5,
+            ),
+            page_size in 1usize..=100,
+            cache in proptest::bool::ANY,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let adapters: Vec<Arc<dyn VendorAdapter>> = sources
+                .iter()
+                .enumerate()
+                .map(|(n, (times, page, max_window, empty_every))| {
+                    let mut times = times.clone();
+                    if max_window.is_some() {
+                        // A segmented source gives every item a time.
+                        times.iter_mut().for_each(|t| *t = Some(t.unwrap_or(0)));
+                    }
+                    let mut inner = FakeVendor::new(&format!("s{n}"), &times);
+                    inner.page = *page;
+                    inner.max_window = max_window.map(chrono::Duration::seconds);
+                    Arc::new(PagedVendor { inner, empty_every: *empty_every }) as Arc<dyn VendorAdapter>
+                })
+                .collect();
+            let mut expected: Vec<Conversation> = adapters
+                .iter()
+                .zip(&sources)
+                .flat_map(|(adapter, (times, _, max_window, _))| {
+                    times.iter().enumerate().map(move |(n, t)| {
+                        let t = if max_window.is_some() { Some(t.unwrap_or(0)) } else { *t };
+                        conversation(adapter.source(), &format!("{n:03}"), t)
+                    })
+                })
+                .collect();
+            expected.sort_by_cached_key(Conversation::sort_key);
+            let expected: Vec<String> = expected.iter().map(|c| c.id.to_string()).collect();
+            let ttl = if cache { Duration::from_secs(60) } else { Duration::ZERO };
+            let aggregator = Aggregator::new(VendorRegistry::default(), ttl);
+            let walked = runtime.block_on(walk(&aggregator, &adapters, &window(0, 40), page_size));
+            proptest::prop_assert_eq!(walked, expected);
+        }
+    }
+
     #[test]
     fn split_window_makes_adjacent_pieces_newest_first() {
         let pieces = split_window(&window(0, 100), Some(chrono::Duration::seconds(40)));

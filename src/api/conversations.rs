@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::query::QueryParams;
-use super::views::{ConversationPage, ConversationView, SourceStatusView, Vendor};
+use super::views::{
+    ConversationPage, ConversationView, MissingWindow, SourceErrorView, SourceStatus,
+    SourceStatusView, Vendor,
+};
 use crate::aggregate::{SourceOutcome, SourceReport};
 use crate::app::AppState;
 use crate::cursor::{TokenError, fingerprint};
@@ -84,6 +87,35 @@ struct ListToken {
     t: Option<i64>,
     /// Id of the last item returned.
     i: String,
+    /// Sources that failed earlier in this walk, left out of the rest of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    x: Vec<DroppedSource>,
+}
+
+/// A source that failed during a walk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DroppedSource {
+    /// Source name.
+    n: String,
+    /// The code it failed with.
+    c: String,
+    /// Sort time (ms) of the boundary it failed after; absent: nothing of it was delivered
+    /// by time (first page, or the untimed tail).
+    t: Option<i64>,
+}
+
+impl DroppedSource {
+    /// The window of this source the walk did not deliver.
+    fn missing(&self, window: (DateTime<Utc>, DateTime<Utc>)) -> MissingWindow {
+        let until = self
+            .t
+            .and_then(|t| DateTime::from_timestamp_millis(t.saturating_add(1)))
+            .map_or(window.1, |after| after.min(window.1));
+        MissingWindow {
+            since: window.0,
+            until,
+        }
+    }
 }
 
 /// List conversations from every configured source, merged and newest first.
@@ -92,7 +124,8 @@ struct ListToken {
 /// ties by `id`, conversations with neither time last. Walking `next_page_token` until it
 /// is `null` returns every conversation of the window exactly once. When some sources fail
 /// the answer is still 200 with what the others gave; `sources` names every source's
-/// outcome.
+/// outcome. A source that fails during a walk is left out of the rest of it, and its entry
+/// in `sources` gives the `missing` window to fetch from it later.
 #[utoipa::path(
     get,
     path = "/conversations",
@@ -128,7 +161,7 @@ pub async fn list_conversations(
         until.map(|t| t.timestamp_millis()),
     ));
 
-    let (window, after) = match params.single("page_token")? {
+    let (window, after, mut dropped) = match params.single("page_token")? {
         Some(token) => {
             let token: ListToken = state
                 .cursor
@@ -142,10 +175,19 @@ pub async fn list_conversations(
                 time_ms: token.t,
                 id: token.i,
             };
-            (window, Some(after))
+            (window, Some(after), token.x)
         }
-        None => (resolve_window(since, until, state.max_range_days)?, None),
+        None => (
+            resolve_window(since, until, state.max_range_days)?,
+            None,
+            Vec::new(),
+        ),
     };
+    let active: Vec<_> = sources
+        .iter()
+        .filter(|adapter| !dropped.iter().any(|d| d.n == adapter.source().as_str()))
+        .cloned()
+        .collect();
 
     let query = ConversationQuery {
         since: window.0,
@@ -156,11 +198,53 @@ pub async fn list_conversations(
     let ctx = state.call_context(&headers);
     let page = state
         .aggregator
-        .list_conversations(&ctx, &sources, &query, after.as_ref(), page_size)
+        .list_conversations(&ctx, &active, &query, after.as_ref(), page_size)
         .await;
     if let Some(failure) = all_failed(&page.reports) {
         return Err(failure);
     }
+
+    let mut statuses: Vec<(String, SourceStatusView)> = Vec::new();
+    for report in &page.reports {
+        let mut view = SourceStatusView::from(report);
+        if let SourceOutcome::Failed(err) = &report.outcome {
+            let gone = DroppedSource {
+                n: report.source.to_string(),
+                c: err.code().to_owned(),
+                t: after.as_ref().and_then(|after| after.time_ms),
+            };
+            view.missing = Some(gone.missing(window));
+            dropped.push(gone);
+        }
+        statuses.push((report.source.to_string(), view));
+    }
+    for gone in &dropped {
+        let Some(adapter) = sources.iter().find(|a| a.source().as_str() == gone.n) else {
+            continue;
+        };
+        if statuses.iter().any(|(name, _)| *name == gone.n) {
+            continue;
+        }
+        statuses.push((
+            gone.n.clone(),
+            SourceStatusView {
+                source: gone.n.clone(),
+                vendor: adapter.vendor().into(),
+                status: SourceStatus::Skipped,
+                error: Some(SourceErrorView {
+                    code: "FAILED_EARLIER_IN_WALK".to_owned(),
+                    message: format!(
+                        "failed earlier in this walk ({}); left out of the rest of it: fetch `missing` later",
+                        gone.c
+                    ),
+                }),
+                retry_after_seconds: None,
+                missing: Some(gone.missing(window)),
+            },
+        ));
+    }
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+
     let next_page_token = page
         .has_more
         .then(|| page.items.last())
@@ -175,6 +259,7 @@ pub async fn list_conversations(
                     u: window.1.timestamp_millis(),
                     t: key.time_ms,
                     i: key.id,
+                    x: dropped,
                 },
             )
         });
@@ -185,7 +270,7 @@ pub async fn list_conversations(
             .map(|item| ConversationView::new(item, include_vendor_data))
             .collect(),
         next_page_token,
-        sources: page.reports.iter().map(SourceStatusView::from).collect(),
+        sources: statuses.into_iter().map(|(_, view)| view).collect(),
     }))
 }
 

@@ -240,6 +240,21 @@ pub struct SourceStatusView {
     /// For `rate_limited`: seconds until it may be asked again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// When this source failed during a walk: the part of the window whose conversations
+    /// from this source were not delivered. It is left out of the rest of the walk; fetch
+    /// this window later with `source=<this source>` (items at its very end may repeat:
+    /// dedupe by `id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<MissingWindow>,
+}
+
+/// A window of one source not delivered by this walk.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MissingWindow {
+    /// Pass as `since`.
+    pub since: DateTime<Utc>,
+    /// Pass as `until`.
+    pub until: DateTime<Utc>,
 }
 
 impl SourceStatusView {
@@ -263,6 +278,7 @@ impl SourceStatusView {
                     .retry_after()
                     .map_or(1, |wait| wait.as_secs_f64().ceil().max(1.0) as u64)
             }),
+            missing: None,
         }
     }
 }
@@ -276,6 +292,7 @@ impl From<&SourceReport> for SourceStatusView {
                 status: SourceStatus::Ok,
                 error: None,
                 retry_after_seconds: None,
+                missing: None,
             },
             SourceOutcome::Skipped(reason) => Self {
                 source: report.source.to_string(),
@@ -286,6 +303,7 @@ impl From<&SourceReport> for SourceStatusView {
                     message: reason.clone(),
                 }),
                 retry_after_seconds: None,
+                missing: None,
             },
             SourceOutcome::Failed(error) => Self::failed(&report.source, report.vendor, error),
         }
