@@ -1239,11 +1239,15 @@ fn jijyun(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> JijyunDa
             pick(rng, &customers).clone()
         };
         let human = rng.random_bool(0.35);
-        let total = message_count(rng, i).max(if human { 3 } else { 1 });
+        let total = message_count(rng, i).max(if human { 5 } else { 1 });
         let ai_count = if human { (total * 2 / 5).max(1) } else { total };
         let mut messages = Vec::with_capacity(total);
         for k in 0..ai_count {
-            let (content, sender_type) = if k % 2 == 0 {
+            let (content, sender_type) = if human && k + 1 == ai_count {
+                ("好的，正在为您转接人工客服。".to_owned(), "客服")
+            } else if human && k + 2 == ai_count {
+                ("转人工".to_owned(), "用户")
+            } else if k % 2 == 0 {
                 (pick(rng, ZH_INBOX_VISITOR).to_string(), "用户")
             } else {
                 (pick(rng, ZH_INBOX_AI).to_string(), "客服")
@@ -1585,6 +1589,5 @@ const ZH_INBOX_AI: &[&str] = &[
     "我们的课程按学期收费，每学期 3800 元。",
     "周六和周日都有开班，上午和下午各一场。",
     "可以免费试听一节课，请留下您的联系方式。",
-    "好的，正在为您转接人工客服。",
     "Yes, we offer English courses for all levels.",
 ];

@@ -17,6 +17,8 @@
 //!   seat took over have one) keep chats whose value is in the list; an empty list keeps all.
 //! - an unknown `customer_id` is a success with empty `Data`. Chats are newest first; messages
 //!   are in conversation order (the AI part, then the human part).
+//! - `GET /v1/openapi/check?apiKey=…` validates a key outside the envelope: `{"success": true}`,
+//!   or HTTP 401 with `{"success": false}`.
 //! - faults: HTTP 500 with `Code` 5000; throttle: HTTP 429 with the text body
 //!   `Too Many Requests in one second`; unknown path 404 / 4004; wrong method 405 / 4005.
 
@@ -28,7 +30,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,6 +45,10 @@ pub(super) fn router(shared: &Arc<Shared>) -> Router {
         .route(
             "/v1/openapi/chat/record",
             endpoint(shared, VENDOR, "chat_record", post(chat_record)),
+        )
+        .route(
+            "/v1/openapi/check",
+            endpoint(shared, VENDOR, "check", get(check)),
         )
         .fallback(unknown_path(shared, VENDOR))
         .with_state(Arc::clone(shared))
@@ -111,6 +117,17 @@ fn answer<T: Serialize>(
 
 fn business_error(shared: &Shared, msg: &str) -> Response {
     answer::<()>(shared, StatusCode::OK, 4000, msg, None)
+}
+
+async fn check(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let query = query_pairs(query.as_deref());
+    let valid = query.get("apiKey") == Some(&shared.config.credentials.jijyun_api_key);
+    let status = if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    (status, axum::Json(serde_json::json!({ "success": valid }))).into_response()
 }
 
 #[derive(Deserialize)]
@@ -238,7 +255,7 @@ mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
     use serde_json::{Value, json};
 
-    use super::super::testing::{Answer, anchor, json_body, post, sandbox, send};
+    use super::super::testing::{Answer, anchor, get, json_body, post, sandbox, send};
     use super::super::{Faults, Sandbox, SimVendor, Throttle};
 
     async fn record(sandbox: &Sandbox, body: &Value) -> Answer {
@@ -419,6 +436,18 @@ mod tests {
         assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(second.text(), "Too Many Requests in one second");
         assert!(!second.headers.contains_key("retry-after"));
+    }
+
+    #[tokio::test]
+    async fn check_validates_the_api_key() {
+        let sandbox = sandbox();
+        let key = &sandbox.credentials().jijyun_api_key;
+        let good = format!("/jijyun/v1/openapi/check?apiKey={key}");
+        let answer = send(&sandbox, get(&good).body(Body::empty()).unwrap()).await;
+        assert_eq!(answer.json(), json!({"success": true}));
+        let bad = "/jijyun/v1/openapi/check?apiKey=nope";
+        let answer = send(&sandbox, get(bad).body(Body::empty()).unwrap()).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     }
 
     #[tokio::test]

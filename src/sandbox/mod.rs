@@ -660,9 +660,11 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::StatusCode;
+    use serde_json::json;
+    use sha2::Digest;
 
-    use super::testing::{get, sandbox, send};
-    use super::{Faults, Sandbox, SimVendor, Throttle};
+    use super::testing::{config, get, json_body, post, sandbox, send};
+    use super::{Faults, Sandbox, SandboxConfig, SimVendor, Throttle};
 
     fn gptbots_list(sandbox: &Sandbox) -> axum::http::Request<Body> {
         let key = &sandbox.credentials().gptbots_api_key;
@@ -789,6 +791,187 @@ mod tests {
         let a = send(&first, gptbots_list(&first)).await;
         let b = send(&second, gptbots_list(&second)).await;
         assert_eq!(a.body, b.body);
+    }
+
+    /// One request per vendor whose answer must not depend on anything but the config and the
+    /// order of requests.
+    async fn fixed_sequence(sandbox: &Sandbox, udesk_timestamp: i64) -> Vec<Vec<u8>> {
+        let credentials = sandbox.credentials().clone();
+        let token_body = json!({
+            "app_key": credentials.megaview_app_key,
+            "app_secret": credentials.megaview_app_secret,
+        });
+        let token = send(
+            sandbox,
+            json_body(
+                post("/megaview/openapi/auth/v1/app_access_token/internal"),
+                &token_body,
+            ),
+        )
+        .await;
+        let bearer = format!(
+            "Bearer {}",
+            token.json()["data"]["app_access_token"].as_str().unwrap()
+        );
+        let list = send(
+            sandbox,
+            json_body(
+                post("/megaview/openapi/conversation/v1/conversations/list").header("authorization", bearer),
+                &json!({"begin_time": "2025-02-22 00:00:00", "end_time": "2025-03-01 00:00:00", "page_size": 100}),
+            ),
+        )
+        .await;
+        let plain = format!(
+            "{}&{}&{udesk_timestamp}",
+            credentials.udesk_email, credentials.udesk_api_token
+        );
+        let sign = hex::encode(sha1::Sha1::digest(plain.as_bytes()));
+        let udesk_uri = format!(
+            "/udesk/api/v1/sessions?email={}&timestamp={udesk_timestamp}&sign={sign}",
+            credentials.udesk_email
+        );
+        let sessions = send(
+            sandbox,
+            json_body(
+                post(&udesk_uri),
+                &json!({"robotId": credentials.udesk_robot_id, "startTime": "2025-02-01 00:00:00", "endTime": "2025-03-02 00:00:00", "pageSize": 99}),
+            ),
+        )
+        .await;
+        let jijyun_uri = format!(
+            "/jijyun/v1/openapi/chat/record?apiKey={}",
+            credentials.jijyun_api_key
+        );
+        let chats = send(
+            sandbox,
+            json_body(
+                post(&jijyun_uri),
+                &json!({"customer_id": sandbox.jijyun_customers()[1]}),
+            ),
+        )
+        .await;
+        let gptbots = send(sandbox, gptbots_list(sandbox)).await;
+        [token, list, sessions, chats, gptbots]
+            .into_iter()
+            .map(|answer| {
+                assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+                answer.body
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_same_config_and_requests_give_byte_identical_answers() {
+        let timestamp = chrono::Utc::now().timestamp();
+        let first = fixed_sequence(&sandbox(), timestamp).await;
+        let second = fixed_sequence(&sandbox(), timestamp).await;
+        assert_eq!(first, second);
+
+        let other_seed = Sandbox::new(SandboxConfig {
+            seed: 7,
+            ..config()
+        });
+        let third = fixed_sequence(&other_seed, timestamp).await;
+        assert_ne!(first[1], third[1]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn latency_delays_every_answer() {
+        let sandbox = sandbox();
+        sandbox.set_faults(
+            SimVendor::Gptbots,
+            Faults {
+                latency: Duration::from_millis(750),
+                ..Faults::default()
+            },
+        );
+        let started = tokio::time::Instant::now();
+        let answer = send(&sandbox, gptbots_list(&sandbox)).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(started.elapsed() >= Duration::from_millis(750));
+    }
+
+    #[tokio::test]
+    async fn every_vendor_answers_faults_in_its_own_envelope() {
+        let sandbox = sandbox();
+        let broken = Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        };
+        for vendor in SimVendor::ALL {
+            sandbox.set_faults(vendor, broken.clone());
+        }
+        let udesk = send(
+            &sandbox,
+            post("/udesk/api/v1/sessions").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(udesk.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(udesk.json()["code"], 500);
+        let jijyun = send(
+            &sandbox,
+            post("/jijyun/v1/openapi/chat/record")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(jijyun.json()["Code"], 5000);
+        let megaview = send(
+            &sandbox,
+            post("/megaview/openapi/conversation/v1/conversations/list")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(megaview.json()["code"], 500_000);
+        let file = send(
+            &sandbox,
+            get("/megaview/files/asr/1.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert!(file.status.is_server_error());
+        assert!(file.text().contains("<Code>InternalError</Code>"));
+    }
+
+    #[tokio::test]
+    async fn the_megaview_file_host_is_outside_the_api_throttle() {
+        let sandbox = sandbox();
+        sandbox.set_faults(
+            SimVendor::Megaview,
+            Faults {
+                throttle: Some(Throttle {
+                    per_second: 0,
+                    burst: 1,
+                    retry_after_seconds: Some(1),
+                }),
+                ..Faults::default()
+            },
+        );
+        let list = || {
+            post("/megaview/openapi/conversation/v1/conversations/list")
+                .body(Body::empty())
+                .unwrap()
+        };
+        assert_eq!(
+            send(&sandbox, list()).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let throttled = send(&sandbox, list()).await;
+        assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(throttled.json()["code"], 429_001);
+        assert_eq!(throttled.headers["retry-after"], "1");
+        for _ in 0..3 {
+            let file = send(
+                &sandbox,
+                get("/megaview/files/asr/1.json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(file.status, StatusCode::FORBIDDEN);
+        }
     }
 
     #[test]
