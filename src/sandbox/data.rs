@@ -1316,7 +1316,8 @@ struct Window {
 
 impl Window {
     fn new(config: &SandboxConfig) -> Self {
-        let span = TimeDelta::days(i64::from(config.history_days));
+        // A century is more history than any test needs and keeps the arithmetic in range.
+        let span = TimeDelta::days(i64::from(config.history_days.min(36_500)));
         Self {
             start: config.anchor - span,
             span_ms: span.num_milliseconds(),

@@ -221,7 +221,7 @@ async fn chat_record(
         };
         let anchor = shared.config.anchor;
         (
-            Some(anchor - TimeDelta::days(i64::from(days))),
+            anchor.checked_sub_signed(TimeDelta::days(i64::from(days))),
             Some(anchor),
         )
     } else {
@@ -374,6 +374,9 @@ mod tests {
 
         let bad = json!({"customer_id": customer, "start_time": "2025-02-01"});
         assert_eq!(record(&sandbox, &bad).await.json()["Code"], 4000);
+
+        let forever = json!({"customer_id": customer, "days": "4294967295"});
+        assert_eq!(chat_ids(&record(&sandbox, &forever).await.json()), all);
     }
 
     #[tokio::test]

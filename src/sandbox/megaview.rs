@@ -309,7 +309,9 @@ async fn list(
     };
     let end = match request.end_time.as_deref() {
         Some(raw) => parse_time(&shared, raw)?,
-        None => begin + TimeDelta::hours(24),
+        None => begin
+            .checked_add_signed(TimeDelta::hours(24))
+            .ok_or_else(|| ApiError::time_format("time format error"))?,
     };
     if end < begin {
         return Err(ApiError::time_format(
@@ -1022,6 +1024,49 @@ mod tests {
             get_with_token(&sandbox, &token, &by_origin).await.json()["data"],
             *item
         );
+    }
+
+    #[tokio::test]
+    async fn asr_file_url_works_over_a_real_listener_without_the_token() {
+        let sandbox = sandbox();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/megaview", listener.local_addr().unwrap());
+        tokio::spawn(super::super::serve(listener, sandbox.clone()));
+        let http = reqwest::Client::new();
+        let credentials = sandbox.credentials();
+        let token: Value = http
+            .post(format!("{base}/openapi/auth/v1/app_access_token/internal"))
+            .json(&json!({
+                "app_key": credentials.megaview_app_key,
+                "app_secret": credentials.megaview_app_secret,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["data"]["app_access_token"].as_str().unwrap();
+        let record = sandbox.records(SimVendor::Megaview)[0].native_id.clone();
+        let asr: Value = http
+            .get(format!(
+                "{base}/openapi/conversation/v1/conversations/{record}/asr_data"
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = asr["data"]["asr_file_url"].as_str().unwrap();
+        assert!(url.starts_with(&base));
+        let file = http.get(url).send().await.unwrap();
+        assert_eq!(file.status().as_u16(), 200);
+        let sentences: Value = file.json().await.unwrap();
+        assert!(!sentences.as_array().unwrap().is_empty());
+        let with_token = http.get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(with_token.status().as_u16(), 403);
     }
 
     #[tokio::test]

@@ -335,16 +335,22 @@ impl Shared {
         hasher.finalize().into()
     }
 
-    fn record_arrival(&self, vendor: SimVendor, endpoint: &'static str, at: Instant) -> u64 {
+    /// Records a new call; returns its sequence number and arrival time.
+    fn record_arrival(&self, vendor: SimVendor, endpoint: &'static str) -> (u64, Instant) {
+        // The clock is read under the lock so the list order and `at` never disagree.
+        let mut calls = lock(&self.calls);
+        let at = Instant::now();
         let seq = self.call_seq.fetch_add(1, Ordering::Relaxed);
-        let call = RecordedCall {
-            vendor,
-            endpoint,
-            at,
-            status: 0,
-        };
-        lock(&self.calls).push(Slot { seq, call });
-        seq
+        calls.push(Slot {
+            seq,
+            call: RecordedCall {
+                vendor,
+                endpoint,
+                at,
+                status: 0,
+            },
+        });
+        (seq, at)
     }
 
     fn record_status(&self, seq: u64, status: u16) {
@@ -473,8 +479,7 @@ struct Gate {
 }
 
 async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Response {
-    let at = Instant::now();
-    let seq = gate.shared.record_arrival(gate.vendor, gate.endpoint, at);
+    let (seq, at) = gate.shared.record_arrival(gate.vendor, gate.endpoint);
     // The object store serving Megaview transcripts is another host, outside the API quota.
     let exempt = gate.vendor == SimVendor::Megaview && gate.endpoint == "asr_file";
     let (latency, verdict) = lock(&gate.shared.faults[gate.vendor.index()]).decide(at, exempt);
