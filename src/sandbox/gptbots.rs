@@ -36,7 +36,7 @@ use super::{Generic, Shared, SimVendor, bearer, endpoint, query_pairs, unknown_p
 const VENDOR: SimVendor = SimVendor::Gptbots;
 
 /// Every `conversation_type` the documents list.
-const CONVERSATION_TYPES: [&str; 16] = [
+const CONVERSATION_TYPES: [&str; 15] = [
     "ALL",
     "SPACE",
     "API",
@@ -52,7 +52,6 @@ const CONVERSATION_TYPES: [&str; 16] = [
     "ZAPIER",
     "WXKF",
     "TELEGRAM",
-    "LINE",
 ];
 
 pub(super) fn router(shared: &Arc<Shared>) -> Router {
