@@ -31,7 +31,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -196,20 +196,8 @@ async fn chat_record(
     let end_time = non_empty(request.end_time);
     let (from, to) = if start_time.is_some() || end_time.is_some() {
         let parse = |raw: Option<String>| -> Result<Option<DateTime<Utc>>, ()> {
-            raw.map(|raw| {
-                NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S")
-                    .ok()
-                    .and_then(|naive| {
-                        shared
-                            .config
-                            .timezone
-                            .from_local_datetime(&naive)
-                            .earliest()
-                    })
-                    .map(|at| at.with_timezone(&Utc))
-                    .ok_or(())
-            })
-            .transpose()
+            raw.map(|raw| shared.parse_naive(raw.trim()).ok_or(()))
+                .transpose()
         };
         match (parse(start_time), parse(end_time)) {
             (Ok(from), Ok(to)) => (from, to),
@@ -252,22 +240,16 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::StatusCode;
-    use chrono::{DateTime, TimeDelta, Utc};
+    use chrono::TimeDelta;
     use serde_json::{Value, json};
 
-    use super::super::testing::{Answer, anchor, get, json_body, post, sandbox, send};
+    use super::super::testing::{Answer, anchor, get, json_body, post, sandbox, send, shanghai};
     use super::super::{Faults, Sandbox, SimVendor, Throttle};
 
     async fn record(sandbox: &Sandbox, body: &Value) -> Answer {
         let key = &sandbox.credentials().jijyun_api_key;
         let uri = format!("/jijyun/v1/openapi/chat/record?apiKey={key}");
         send(sandbox, json_body(post(&uri), body)).await
-    }
-
-    fn shanghai(at: DateTime<Utc>) -> String {
-        at.with_timezone(&chrono_tz::Asia::Shanghai)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
     }
 
     fn chat_ids(answer: &Value) -> HashSet<String> {

@@ -377,16 +377,8 @@ fn parse_time(shared: &Shared, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
         return Ok(at.with_timezone(&Utc));
     }
-    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .and_then(|naive| {
-            shared
-                .config
-                .timezone
-                .from_local_datetime(&naive)
-                .earliest()
-        })
-        .map(|at| at.with_timezone(&Utc))
+    shared
+        .parse_naive(raw)
         .ok_or_else(|| ApiError::time_format("time format error"))
 }
 
@@ -616,10 +608,12 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::StatusCode;
-    use chrono::{DateTime, TimeDelta, Utc};
+    use chrono::TimeDelta;
     use serde_json::{Value, json};
 
-    use super::super::testing::{Answer, anchor, config, get, json_body, post, sandbox, send};
+    use super::super::testing::{
+        Answer, anchor, config, get, json_body, post, sandbox, send, shanghai,
+    };
     use super::super::{Sandbox, SandboxConfig, SimVendor};
 
     const TOKEN: &str = "/megaview/openapi/auth/v1/app_access_token/internal";
@@ -654,12 +648,6 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         send(sandbox, request).await
-    }
-
-    fn shanghai(at: DateTime<Utc>) -> String {
-        at.with_timezone(&chrono_tz::Asia::Shanghai)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
     }
 
     #[tokio::test]

@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -335,6 +335,17 @@ impl Shared {
         hasher.finalize().into()
     }
 
+    /// A `yyyy-MM-dd HH:mm:ss` time in the configured zone.
+    fn parse_naive(&self, raw: &str) -> Option<DateTime<Utc>> {
+        let naive = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S").ok()?;
+        let local = self
+            .config
+            .timezone
+            .from_local_datetime(&naive)
+            .earliest()?;
+        Some(local.with_timezone(&Utc))
+    }
+
     /// Records a new call; returns its sequence number and arrival time.
     fn record_arrival(&self, vendor: SimVendor, endpoint: &'static str) -> (u64, Instant) {
         // The clock is read under the lock so the list order and `at` never disagree.
@@ -587,9 +598,11 @@ mod testing {
     use axum::http::{HeaderMap, Request, StatusCode};
     use chrono::{DateTime, Utc};
     use serde_json::Value;
+    use sha1::Sha1;
+    use sha2::{Digest, Sha256};
     use tower::ServiceExt;
 
-    use super::{Sandbox, SandboxConfig};
+    use super::{Sandbox, SandboxConfig, SignAlgorithm};
 
     pub(super) fn anchor() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2025-03-01T08:00:00Z")
@@ -607,6 +620,33 @@ mod testing {
 
     pub(super) fn sandbox() -> Sandbox {
         Sandbox::new(config())
+    }
+
+    /// `at` as the naive Asia/Shanghai time the vendors exchange.
+    pub(super) fn shanghai(at: DateTime<Utc>) -> String {
+        at.with_timezone(&chrono_tz::Asia::Shanghai)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// Udesk's `email`, `timestamp` and `sign` query, signed with `algorithm`.
+    pub(super) fn udesk_query(
+        sandbox: &Sandbox,
+        timestamp: i64,
+        algorithm: SignAlgorithm,
+    ) -> String {
+        let credentials = sandbox.credentials();
+        let plain = format!(
+            "{}&{}&{timestamp}",
+            credentials.udesk_email, credentials.udesk_api_token
+        );
+        let sign = match algorithm {
+            SignAlgorithm::Sha1 => hex::encode(Sha1::digest(plain.as_bytes())),
+            SignAlgorithm::Sha256 => hex::encode(Sha256::digest(plain.as_bytes())),
+        };
+        let email: String =
+            url::form_urlencoded::byte_serialize(credentials.udesk_email.as_bytes()).collect();
+        format!("email={email}&timestamp={timestamp}&sign={sign}")
     }
 
     pub(super) struct Answer {
@@ -666,10 +706,9 @@ mod tests {
     use axum::body::Body;
     use axum::http::StatusCode;
     use serde_json::json;
-    use sha2::Digest;
 
-    use super::testing::{config, get, json_body, post, sandbox, send};
-    use super::{Faults, Sandbox, SandboxConfig, SimVendor, Throttle};
+    use super::testing::{config, get, json_body, post, sandbox, send, udesk_query};
+    use super::{Faults, Sandbox, SandboxConfig, SignAlgorithm, SimVendor, Throttle};
 
     fn gptbots_list(sandbox: &Sandbox) -> axum::http::Request<Body> {
         let key = &sandbox.credentials().gptbots_api_key;
@@ -826,14 +865,9 @@ mod tests {
             ),
         )
         .await;
-        let plain = format!(
-            "{}&{}&{udesk_timestamp}",
-            credentials.udesk_email, credentials.udesk_api_token
-        );
-        let sign = hex::encode(sha1::Sha1::digest(plain.as_bytes()));
         let udesk_uri = format!(
-            "/udesk/api/v1/sessions?email={}&timestamp={udesk_timestamp}&sign={sign}",
-            credentials.udesk_email
+            "/udesk/api/v1/sessions?{}",
+            udesk_query(sandbox, udesk_timestamp, SignAlgorithm::Sha1)
         );
         let sessions = send(
             sandbox,

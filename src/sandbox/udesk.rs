@@ -37,7 +37,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha1::Sha1;
@@ -315,16 +315,8 @@ fn parse_time(shared: &Shared, raw: Option<&str>, name: &str) -> Result<DateTime
     let raw = raw
         .filter(|r| !r.is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("{name} 不能为空")))?;
-    NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .and_then(|naive| {
-            shared
-                .config
-                .timezone
-                .from_local_datetime(&naive)
-                .earliest()
-        })
-        .map(|at| at.with_timezone(&Utc))
+    shared
+        .parse_naive(raw)
         .ok_or_else(|| ApiError::bad_request(format!("{name} 格式错误，应为 yyyy-MM-dd HH:mm:ss")))
 }
 
@@ -509,33 +501,20 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::StatusCode;
-    use chrono::{DateTime, TimeDelta, Utc};
+    use chrono::{TimeDelta, Utc};
     use serde_json::{Value, json};
-    use sha1::Sha1;
-    use sha2::{Digest, Sha256};
 
-    use super::super::testing::{Answer, anchor, config, get, json_body, post, sandbox, send};
+    use super::super::testing::{
+        Answer, anchor, config, get, json_body, post, sandbox, send, shanghai, udesk_query,
+    };
     use super::super::{Sandbox, SandboxConfig, SandboxCredentials, SignAlgorithm, SimVendor};
 
     fn signed_query(sandbox: &Sandbox, timestamp: i64) -> String {
-        let credentials = sandbox.credentials();
-        let plain = format!(
-            "{}&{}&{timestamp}",
-            credentials.udesk_email, credentials.udesk_api_token
-        );
-        let sign = match credentials.udesk_sign_algorithm {
-            SignAlgorithm::Sha1 => hex::encode(Sha1::digest(plain.as_bytes())),
-            SignAlgorithm::Sha256 => hex::encode(Sha256::digest(plain.as_bytes())),
-        };
-        let email: String =
-            url::form_urlencoded::byte_serialize(credentials.udesk_email.as_bytes()).collect();
-        format!("email={email}&timestamp={timestamp}&sign={sign}")
-    }
-
-    fn shanghai(at: DateTime<Utc>) -> String {
-        at.with_timezone(&chrono_tz::Asia::Shanghai)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
+        udesk_query(
+            sandbox,
+            timestamp,
+            sandbox.credentials().udesk_sign_algorithm,
+        )
     }
 
     fn base_body(sandbox: &Sandbox) -> Value {
@@ -636,24 +615,10 @@ mod tests {
             sessions(&sandbox, &base_body(&sandbox)).await.status,
             StatusCode::OK
         );
-        let sha1 = sandbox_sha1_query(&sandbox);
+        let sha1 = udesk_query(&sandbox, Utc::now().timestamp(), SignAlgorithm::Sha1);
         let uri = format!("/udesk/api/v1/sessions?{sha1}");
         let answer = send(&sandbox, json_body(post(&uri), &base_body(&sandbox))).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    }
-
-    fn sandbox_sha1_query(sandbox: &Sandbox) -> String {
-        let credentials = sandbox.credentials();
-        let timestamp = Utc::now().timestamp();
-        let plain = format!(
-            "{}&{}&{timestamp}",
-            credentials.udesk_email, credentials.udesk_api_token
-        );
-        let sign = hex::encode(Sha1::digest(plain.as_bytes()));
-        format!(
-            "email={}&timestamp={timestamp}&sign={sign}",
-            credentials.udesk_email
-        )
     }
 
     #[tokio::test]
