@@ -576,71 +576,60 @@ fn gb_file(rng: &mut StdRng, stem: &str, format: &'static str) -> GbFile {
     }
 }
 
+/// A media block: `files` go under the field named like `kind`.
+fn media_block(kind: &'static str, files: Vec<GbFile>) -> GbBlock {
+    let mut block = GbBlock {
+        kind,
+        ..GbBlock::default()
+    };
+    let slot = match kind {
+        "image" => &mut block.image,
+        "audio" => &mut block.audio,
+        "document" => &mut block.document,
+        "video" => &mut block.video,
+        _ => &mut block.file,
+    };
+    *slot = Some(files);
+    block
+}
+
 fn user_blocks(rng: &mut StdRng, question: &str) -> Vec<GbBlock> {
-    match rng.random_range(0..100) {
+    let attachment = match rng.random_range(0..100) {
         0..=5 => {
             let mut voice = gb_file(rng, "voice-message", "mp3");
             voice.transcript = Some(question.to_owned());
-            vec![GbBlock {
-                kind: "audio",
-                audio: Some(vec![voice]),
-                ..GbBlock::default()
-            }]
+            return vec![media_block("audio", vec![voice])];
         }
-        6..=11 => vec![
-            text_block(question),
-            GbBlock {
-                kind: "image",
-                image: Some(vec![
-                    gb_file(rng, "screenshot", "png"),
-                    gb_file(rng, "receipt", "jpeg"),
-                ]),
-                ..GbBlock::default()
-            },
-        ],
-        12..=15 => vec![
-            text_block(question),
-            GbBlock {
-                kind: "document",
-                document: Some(vec![gb_file(rng, "contract-draft", "pdf")]),
-                ..GbBlock::default()
-            },
-        ],
-        16..=18 => vec![
-            text_block(question),
-            GbBlock {
-                kind: "video",
-                video: Some(vec![gb_file(rng, "screen-recording", "mp4")]),
-                ..GbBlock::default()
-            },
-        ],
-        19..=21 => vec![
-            text_block(question),
-            GbBlock {
-                kind: "file",
-                file: Some(vec![gb_file(rng, "export", "csv")]),
-                ..GbBlock::default()
-            },
-        ],
-        _ => vec![text_block(question)],
-    }
+        6..=11 => {
+            let files = vec![
+                gb_file(rng, "screenshot", "png"),
+                gb_file(rng, "receipt", "jpeg"),
+            ];
+            Some(media_block("image", files))
+        }
+        12..=15 => Some(media_block(
+            "document",
+            vec![gb_file(rng, "contract-draft", "pdf")],
+        )),
+        16..=18 => Some(media_block(
+            "video",
+            vec![gb_file(rng, "screen-recording", "mp4")],
+        )),
+        19..=21 => Some(media_block("file", vec![gb_file(rng, "export", "csv")])),
+        _ => None,
+    };
+    std::iter::once(text_block(question))
+        .chain(attachment)
+        .collect()
 }
 
 fn assistant_content(rng: &mut StdRng, answer: &str) -> Vec<GbContent> {
     let roll = rng.random_range(0..100);
     let mut blocks = vec![text_block(answer)];
     if roll < 5 {
-        blocks.push(GbBlock {
-            kind: "image",
-            image: Some(vec![gb_file(rng, "chart", "png")]),
-            ..GbBlock::default()
-        });
+        blocks.push(media_block("image", vec![gb_file(rng, "chart", "png")]));
     } else if roll < 8 {
-        blocks.push(GbBlock {
-            kind: "file",
-            file: Some(vec![gb_file(rng, "quotation", "xlsx")]),
-            ..GbBlock::default()
-        });
+        blocks.push(media_block("file", vec![gb_file(rng, "quotation", "xlsx")]));
     }
     if roll >= 90 {
         // A FlowAgent answer: each component branch speaks separately.
