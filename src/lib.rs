@@ -5,10 +5,13 @@
 pub mod aggregate;
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod cursor;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ratelimit;
+pub mod sandbox;
 pub mod telemetry;
 pub mod vendors;
