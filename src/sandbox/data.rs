@@ -139,6 +139,10 @@ pub(super) struct MvSentence {
     pub(super) order: u32,
 }
 
+/// A CRM customer id every simulated vendor knows (synced across systems), so one
+/// `customer_id` filter finds conversations from all four.
+pub const SHARED_CUSTOMER_ID: i64 = 88_001_234;
+
 const MV_SALESMEN: [(&str, &str, i64); 6] = [
     ("101aaa", "王磊", 50_101),
     ("aa102", "Emily Chen", 50_102),
@@ -149,8 +153,9 @@ const MV_SALESMEN: [(&str, &str, i64); 6] = [
 ];
 
 /// (deal id, company, contact, English-speaking)
-const MV_DEALS: [(i64, &str, &str, bool); 12] = [
+const MV_DEALS: [(i64, &str, &str, bool); 13] = [
     (1012, "上海云启科技有限公司", "刘经理", false),
+    (SHARED_CUSTOMER_ID, "苏州远航贸易", "钱总", false),
     (103, "Northwind Traders", "Mr. Smith", true),
     (2087, "杭州数帆信息技术", "周总", false),
     (3310, "Acme Robotics", "Ms. Garcia", true),
@@ -423,8 +428,9 @@ pub(super) struct GbFile {
     pub(super) transcript: Option<String>,
 }
 
-const GB_USERS: [&str; 8] = [
+const GB_USERS: [&str; 9] = [
     "3",
+    "88001234",
     "33",
     "1024",
     "u-7731",
@@ -864,6 +870,11 @@ fn udesk(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> UdeskData
             }
         })
         .collect();
+    let mut customers = customers;
+    if let Some(first) = customers.first_mut() {
+        first.id = SHARED_CUSTOMER_ID;
+        first.external_id = format!("ext-{SHARED_CUSTOMER_ID}");
+    }
 
     let mut drafts: Vec<UdSession> = Vec::new();
     let mut previous: Option<DateTime<Utc>> = None;
@@ -1213,7 +1224,8 @@ pub(super) const JJ_SEATS: [&str; 4] = ["seat-2001", "seat-2002", "seat-2003", "
 
 fn jijyun(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> JijyunData {
     let customer_count = rng.random_range(8..=12);
-    let customers: Vec<String> = (0..customer_count).map(|_| hex_id(rng, 16)).collect();
+    let mut customers: Vec<String> = (0..customer_count).map(|_| hex_id(rng, 16)).collect();
+    customers[0] = SHARED_CUSTOMER_ID.to_string();
     let mut chats = Vec::new();
     let mut previous: Option<DateTime<Utc>> = None;
     for i in 0..config.conversations_per_vendor {

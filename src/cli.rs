@@ -1,0 +1,195 @@
+//! The command line: `serve` (default; demo mode without a config), `sandbox`, `openapi`
+//! and `check-config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::{self, Config};
+use crate::sandbox::{Faults, Sandbox, SandboxConfig, SimVendor, Throttle};
+use crate::telemetry::{self, LogFormat};
+use crate::{api, app, demo};
+
+/// One normalized HTTP API over Megaview, GPTBots, Udesk KM and Jijyun conversations.
+#[derive(Debug, Parser)]
+#[command(name = "conversation-gateway", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Log format: `text` or `json`.
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the gateway (the default). Without a config: demo mode over built-in simulators.
+    Serve(ServeArgs),
+    /// Run only the vendor simulators, under /megaview, /gptbots, /udesk and /jijyun.
+    Sandbox(SandboxArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Validate a config file and print it with every secret redacted.
+    CheckConfig {
+        /// The config file.
+        #[arg(long, env = config::CONFIG_ENV)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+struct ServeArgs {
+    /// Config file (TOML). Without one, demo mode.
+    #[arg(long, env = config::CONFIG_ENV)]
+    config: Option<PathBuf>,
+    /// Address to listen on; overrides `server.listen`.
+    #[arg(long, env = config::LISTEN_ENV)]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Conversations per vendor.
+    #[arg(long, default_value_t = 300)]
+    conversations: usize,
+    /// Days of history the data spreads over, ending now.
+    #[arg(long, default_value_t = 28)]
+    history_days: u32,
+    /// Latency added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Per-vendor latency, e.g. `megaview=50` (repeatable); overrides --latency-ms.
+    #[arg(long, value_parser = parse_vendor_ms)]
+    vendor_latency: Vec<(SimVendor, u64)>,
+    /// Fraction of requests answered with the vendor's 5xx (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Fraction of requests that hang past any client timeout (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    timeout_rate: f64,
+    /// Vendor-side rate limit per vendor, requests per second (answers the vendor's 429).
+    #[arg(long)]
+    throttle_per_second: Option<u32>,
+    /// `Retry-After` seconds sent with throttle answers.
+    #[arg(long)]
+    retry_after_seconds: Option<u32>,
+}
+
+fn parse_vendor_ms(raw: &str) -> Result<(SimVendor, u64), String> {
+    let (vendor, ms) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("`{raw}` is not VENDOR=MILLISECONDS"))?;
+    let vendor = SimVendor::ALL
+        .into_iter()
+        .find(|v| v.as_str() == vendor)
+        .ok_or_else(|| format!("`{vendor}` is not a vendor"))?;
+    let ms = ms
+        .parse()
+        .map_err(|_| format!("`{ms}` is not milliseconds"))?;
+    Ok((vendor, ms))
+}
+
+fn fraction(name: &str, value: f64) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&value),
+        "--{name} must be between 0 and 1"
+    );
+    Ok(value)
+}
+
+/// Runs the command line.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args).await,
+        Command::Sandbox(args) => sandbox(args).await,
+        Command::Openapi => {
+            let json = api::openapi().to_pretty_json()?;
+            println!("{json}");
+            Ok(())
+        }
+        Command::CheckConfig { config } => {
+            let config = Config::load(&config)?;
+            print!("{}", config.redacted_summary());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let Some(path) = args.config else {
+        return demo::run(args.listen).await;
+    };
+    let mut config = Config::load(&path)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    let (router, state) = app::build(&config)?;
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        sources = config.sources.len(),
+        "Gateway listening."
+    );
+    app::serve(listener, router, state).await?;
+    Ok(())
+}
+
+async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    let faults = Faults {
+        latency: Duration::from_millis(args.latency_ms),
+        error_rate: fraction("error-rate", args.error_rate)?,
+        timeout_rate: fraction("timeout-rate", args.timeout_rate)?,
+        throttle: args.throttle_per_second.map(|per_second| Throttle {
+            per_second,
+            burst: per_second,
+            retry_after_seconds: args.retry_after_seconds,
+        }),
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::new(SandboxConfig {
+        seed: args.seed,
+        conversations_per_vendor: args.conversations,
+        history_days: args.history_days,
+        faults: faults.clone(),
+        ..SandboxConfig::default()
+    });
+    for (vendor, ms) in args.vendor_latency {
+        sandbox.set_faults(
+            vendor,
+            Faults {
+                latency: Duration::from_millis(ms),
+                ..faults.clone()
+            },
+        );
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        jijyun_customers = ?sandbox.jijyun_customers(),
+        "Vendor simulators listening under /megaview, /gptbots, /udesk and /jijyun."
+    );
+    crate::sandbox::serve(listener, sandbox).await?;
+    Ok(())
+}

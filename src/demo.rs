@@ -1,0 +1,129 @@
+//! Demo mode: the built-in vendor simulators and the gateway in one process, one source
+//! per vendor wired to them, so Swagger UI shows real-looking data at once.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::app;
+use crate::config::{
+    self, AuthConfig, CacheConfig, Config, CursorConfig, GptbotsSettings, JijyunSettings,
+    MegaviewSettings, RateLimitStoreConfig, ServerConfig, SignAlgorithm, SourceConfig,
+    UdeskSettings, VendorSettings,
+};
+use crate::sandbox::{self, Sandbox, SandboxConfig, SandboxCredentials};
+
+/// The demo's gateway address.
+pub const DEMO_LISTEN: &str = "127.0.0.1:8080";
+
+/// A config with one source per vendor, pointed at simulators on `simulators`.
+pub fn config(
+    simulators: SocketAddr,
+    credentials: &SandboxCredentials,
+    listen: SocketAddr,
+) -> anyhow::Result<Config> {
+    let source = |name: &str, path: &str, vendor: VendorSettings| -> anyhow::Result<SourceConfig> {
+        let base_url = Url::parse(&format!("http://{simulators}/{path}"))?;
+        let tier = if matches!(vendor, VendorSettings::Megaview(_)) {
+            "medium"
+        } else {
+            "low"
+        };
+        Ok(SourceConfig {
+            name: name
+                .parse()
+                .map_err(|err: crate::domain::InvalidId| anyhow::anyhow!(err.0))?,
+            base_url,
+            timeout: config::DEFAULT_SOURCE_TIMEOUT,
+            timezone: chrono_tz::Asia::Shanghai,
+            rate_limit: config::tier(tier).context("tier")?,
+            vendor,
+        })
+    };
+    let secret = |value: &str| SecretString::from(value.to_owned());
+    Ok(Config {
+        server: ServerConfig {
+            listen,
+            request_timeout: config::DEFAULT_REQUEST_TIMEOUT,
+            max_range_days: config::DEFAULT_MAX_RANGE_DAYS,
+        },
+        auth: AuthConfig::default(),
+        cursor: CursorConfig::default(),
+        rate_limit: RateLimitStoreConfig::default(),
+        cache: CacheConfig {
+            ttl: config::DEFAULT_CACHE_TTL,
+        },
+        sources: vec![
+            source(
+                "sales",
+                "megaview",
+                VendorSettings::Megaview(MegaviewSettings {
+                    app_key: secret(&credentials.megaview_app_key),
+                    app_secret: secret(&credentials.megaview_app_secret),
+                }),
+            )?,
+            source(
+                "assistant",
+                "gptbots",
+                VendorSettings::Gptbots(GptbotsSettings {
+                    api_key: secret(&credentials.gptbots_api_key),
+                    conversation_type: "ALL".to_owned(),
+                }),
+            )?,
+            source(
+                "helpdesk",
+                "udesk",
+                VendorSettings::Udesk(UdeskSettings {
+                    email: credentials.udesk_email.clone(),
+                    api_token: secret(&credentials.udesk_api_token),
+                    robot_id: credentials.udesk_robot_id,
+                    sign_algorithm: match credentials.udesk_sign_algorithm {
+                        sandbox::SignAlgorithm::Sha1 => SignAlgorithm::Sha1,
+                        sandbox::SignAlgorithm::Sha256 => SignAlgorithm::Sha256,
+                    },
+                }),
+            )?,
+            source(
+                "inbox",
+                "jijyun",
+                VendorSettings::Jijyun(JijyunSettings {
+                    api_key: secret(&credentials.jijyun_api_key),
+                }),
+            )?,
+        ],
+    })
+}
+
+/// Runs demo mode until SIGINT/SIGTERM.
+pub async fn run(listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let listen = match listen {
+        Some(listen) => listen,
+        None => DEMO_LISTEN.parse()?,
+    };
+    let simulators = Sandbox::new(SandboxConfig::default());
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let sim_addr = sim_listener.local_addr()?;
+    tokio::spawn(sandbox::serve(sim_listener, simulators.clone()));
+
+    let config = config(sim_addr, simulators.credentials(), listen)?;
+    let (router, state) = app::build(&config)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let customer = simulators
+        .jijyun_customers()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    tracing::info!(
+        simulators = %sim_addr,
+        jijyun_customer_id = %customer,
+        "Demo mode: no config given, serving the built-in vendor simulators. Open http://{addr}/docs (Jijyun answers with customer_id={customer})."
+    );
+    app::serve(listener, router, state).await?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! `TestApp::spawn()`: simulators and gateway on ephemeral loopback ports, plus a client.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use conversation_gateway::app::{self, AppState};
+use conversation_gateway::config::Config;
+use conversation_gateway::demo;
+use conversation_gateway::ratelimit::RateLimit;
+use conversation_gateway::sandbox::{self, Sandbox, SandboxConfig};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+/// A running gateway over running simulators.
+pub struct TestApp {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub sandbox: Sandbox,
+    #[allow(dead_code)]
+    pub state: AppState,
+}
+
+/// Knobs of a test setup.
+pub struct Setup {
+    pub conversations_per_vendor: usize,
+    pub request_timeout: Duration,
+    pub cache_ttl: Duration,
+    /// Change the config before the gateway starts.
+    pub edit: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            conversations_per_vendor: 120,
+            request_timeout: Duration::from_secs(10),
+            cache_ttl: Duration::from_secs(30),
+            edit: Box::new(|_| {}),
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Setup::default()).await
+    }
+
+    pub async fn spawn_with(setup: Setup) -> Self {
+        let sandbox = Sandbox::new(SandboxConfig {
+            conversations_per_vendor: setup.conversations_per_vendor,
+            ..SandboxConfig::default()
+        });
+        let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_addr = sim_listener.local_addr().unwrap();
+        tokio::spawn(sandbox::serve(sim_listener, sandbox.clone()));
+
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut config = demo::config(sim_addr, sandbox.credentials(), listen).unwrap();
+        config.server.request_timeout = setup.request_timeout;
+        config.cache.ttl = setup.cache_ttl;
+        for source in &mut config.sources {
+            // Quotas are tested on their own; here they must not slow the suite down.
+            source.rate_limit = RateLimit {
+                per_second: NonZeroU32::new(1000).unwrap(),
+                burst: NonZeroU32::new(1000).unwrap(),
+            };
+        }
+        (setup.edit)(&mut config);
+        let (router, state) = app::build(&config).unwrap();
+        let listener = TcpListener::bind(config.server.listen).await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(app::serve(listener, router, state.clone()));
+        Self {
+            base_url,
+            http: reqwest::Client::new(),
+            sandbox,
+            state,
+        }
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path_and_query}", self.base_url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs and returns the status and JSON body.
+    pub async fn get_json(&self, path_and_query: &str) -> (u16, Value) {
+        let response = self.get(path_and_query).await;
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap();
+        (status, body)
+    }
+
+    /// The newest time any simulated conversation can have.
+    pub fn anchor(&self) -> DateTime<Utc> {
+        self.sandbox.config().anchor
+    }
+
+    /// `since`/`until` query covering the simulators' whole history.
+    pub fn whole_history(&self) -> String {
+        let until = self.anchor() + chrono::Duration::minutes(1);
+        let since =
+            until - chrono::Duration::days(i64::from(self.sandbox.config().history_days) + 1);
+        format!(
+            "since={}&until={}",
+            urlencode(&since.to_rfc3339()),
+            urlencode(&until.to_rfc3339())
+        )
+    }
+
+    /// Walks `next_page_token` to the end; returns every item and the last page's body.
+    pub async fn walk(&self, query: &str) -> (Vec<Value>, Value) {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let url = match &token {
+                Some(token) => format!("/conversations?{query}&page_token={}", urlencode(token)),
+                None => format!("/conversations?{query}"),
+            };
+            let (status, body) = self.get_json(&url).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            items.extend(body["data"].as_array().unwrap().iter().cloned());
+            match body["next_page_token"].as_str() {
+                Some(next) => token = Some(next.to_owned()),
+                None => return (items, body),
+            }
+        }
+    }
+}
+
+pub fn urlencode(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
+}
+
+/// Asserts a problem+json answer with `status` and `code`, and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    for field in ["type", "title", "detail"] {
+        assert!(body[field].is_string(), "{field} missing: {body}");
+    }
+    body
+}

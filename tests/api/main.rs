@@ -1,0 +1,10 @@
+//! End-to-end tests: the real gateway over real HTTP, in front of the built-in vendor
+//! simulators (or wiremock where a test needs an upstream to misbehave exactly).
+#![allow(clippy::unwrap_used)]
+
+mod conversations;
+mod docs;
+mod errors;
+mod helpers;
+mod messages;
+mod openapi;
