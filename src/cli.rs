@@ -1,6 +1,7 @@
 //! The command line: `serve` (default; demo mode without a config), `sandbox`, `openapi`
 //! and `check-config`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -122,12 +123,12 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Sandbox(args) => sandbox(args).await,
         Command::Openapi => {
             let json = api::openapi().to_pretty_json()?;
-            println!("{json}");
+            writeln!(std::io::stdout().lock(), "{json}")?;
             Ok(())
         }
         Command::CheckConfig { config } => {
             let config = Config::load(&config)?;
-            print!("{}", config.redacted_summary());
+            write!(std::io::stdout().lock(), "{}", config.redacted_summary())?;
             Ok(())
         }
     }
