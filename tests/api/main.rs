@@ -2,6 +2,7 @@
 //! simulators (or wiremock where a test needs an upstream to misbehave exactly).
 #![allow(clippy::unwrap_used)]
 
+mod cli;
 mod conversations;
 mod docs;
 mod errors;
