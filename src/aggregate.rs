@@ -68,8 +68,8 @@ type MessagesKey = (SourceName, String);
 /// The fan-out engine. One per process, shared by every request.
 pub struct Aggregator {
     registry: VendorRegistry,
-    segments: Option<Cache<SegmentKey, Arc<Vec<Conversation>>>>,
-    messages: Option<Cache<MessagesKey, Arc<Vec<Message>>>>,
+    segments: Flights<SegmentKey, Arc<Vec<Conversation>>>,
+    messages: Flights<MessagesKey, Arc<Vec<Message>>>,
     health: Mutex<BTreeMap<SourceName, SourceHealth>>,
 }
 
@@ -78,8 +78,8 @@ impl Aggregator {
     pub fn new(registry: VendorRegistry, cache_ttl: Duration) -> Self {
         Self {
             registry,
-            segments: ttl_cache(cache_ttl),
-            messages: ttl_cache(cache_ttl),
+            segments: Flights::new(cache_ttl),
+            messages: Flights::new(cache_ttl),
             health: Mutex::new(BTreeMap::new()),
         }
     }
@@ -165,13 +165,10 @@ impl Aggregator {
         native_id: &str,
     ) -> Result<Arc<Vec<Message>>, VendorError> {
         let load = async { adapter.list_messages(ctx, native_id).await.map(Arc::new) };
-        let outcome = match &self.messages {
-            Some(cache) => cache
-                .try_get_with((adapter.source().clone(), native_id.to_owned()), load)
-                .await
-                .map_err(|err| (*err).clone()),
-            None => load.await,
-        };
+        let outcome = self
+            .messages
+            .get((adapter.source().clone(), native_id.to_owned()), load)
+            .await;
         // A conversation the vendor does not know is an answer, not a failing source.
         match &outcome {
             Err(err) if !matches!(err, VendorError::NotFound | VendorError::NotReady { .. }) => {
@@ -184,7 +181,7 @@ impl Aggregator {
 
     /// A source's conversations after `after`, in order, at most `page_size` of them, and
     /// whether it may have more. Reads segments newest first and stops as soon as the
-    /// older segments cannot reach the page.
+    /// page is full: older segments can only sort after what was found.
     async fn read_source(
         &self,
         ctx: &CallContext,
@@ -197,7 +194,6 @@ impl Aggregator {
         let after_ms = after.and_then(|key| key.time_ms);
         let mut found: Vec<Conversation> = Vec::new();
         let mut seen = HashSet::new();
-        let mut timed = 0;
         let mut unread = false;
         for segment in &segments {
             // Every item of a segment newer than the boundary was on an earlier page (a
@@ -207,18 +203,20 @@ impl Aggregator {
             {
                 continue;
             }
-            // Older segments sort after the timed items already found: the page is full.
-            if timed >= page_size {
+            // One more than a page tells whether anything follows.
+            if found.len() > page_size {
                 unread = true;
                 break;
             }
             let items = self.segment(ctx, adapter, segment).await?;
-            for item in items.iter() {
-                if after.is_some_and(|after| item.sort_key() <= *after) {
-                    continue;
+            let start = after.map_or(0, |after| {
+                items.partition_point(|item| item.sort_key() <= *after)
+            });
+            for item in &items[start..] {
+                if found.len() > page_size {
+                    break;
                 }
                 if seen.insert(item.id.clone()) {
-                    timed += usize::from(item.sort_time().is_some());
                     found.push(item.clone());
                 }
             }
@@ -237,13 +235,9 @@ impl Aggregator {
         segment: &ConversationQuery,
     ) -> Result<Arc<Vec<Conversation>>, VendorError> {
         let load = async { read_segment(ctx, adapter, segment).await.map(Arc::new) };
-        match &self.segments {
-            Some(cache) => cache
-                .try_get_with((adapter.source().clone(), segment.clone()), load)
-                .await
-                .map_err(|err| (*err).clone()),
-            None => load.await,
-        }
+        self.segments
+            .get((adapter.source().clone(), segment.clone()), load)
+            .await
     }
 
     fn record(&self, source: &SourceName, result: Result<(), &VendorError>) {
@@ -265,17 +259,47 @@ impl Aggregator {
     }
 }
 
-fn ttl_cache<K, V>(ttl: Duration) -> Option<Cache<K, V>>
+/// Identical vendor reads in flight at once share one call; finished reads are kept for
+/// the TTL (a zero TTL keeps nothing, but still shares the flight).
+struct Flights<K, V> {
+    cache: Cache<K, V>,
+    keep: bool,
+}
+
+impl<K, V> Flights<K, V>
 where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    (!ttl.is_zero()).then(|| {
-        Cache::builder()
-            .max_capacity(CACHE_CAPACITY)
-            .time_to_live(ttl)
-            .build()
-    })
+    fn new(ttl: Duration) -> Self {
+        let builder = Cache::builder().max_capacity(CACHE_CAPACITY);
+        let cache = if ttl.is_zero() {
+            builder.build()
+        } else {
+            builder.time_to_live(ttl).build()
+        };
+        Self {
+            cache,
+            keep: !ttl.is_zero(),
+        }
+    }
+
+    async fn get(
+        &self,
+        key: K,
+        load: impl std::future::Future<Output = Result<V, VendorError>>,
+    ) -> Result<V, VendorError> {
+        // Failures are never kept: the next request asks the vendor again.
+        let outcome = self
+            .cache
+            .try_get_with(key.clone(), load)
+            .await
+            .map_err(|err| (*err).clone());
+        if !self.keep {
+            self.cache.invalidate(&key).await;
+        }
+        outcome
+    }
 }
 
 /// Reads every vendor page of one segment and keeps what matches the query exactly.

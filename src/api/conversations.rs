@@ -342,7 +342,12 @@ fn resolve_window(
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let to_ms =
         |t: DateTime<Utc>| DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t);
-    let until = to_ms(until.unwrap_or_else(Utc::now));
+    // "Now" rounded up to the whole second, so requests made within the same second ask
+    // vendors the same question and share one flight and one cached answer.
+    let until = to_ms(until.unwrap_or_else(|| {
+        let now = Utc::now();
+        DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now)
+    }));
     let since = to_ms(since.unwrap_or(until - Duration::days(DEFAULT_WINDOW_DAYS)));
     if since > until {
         return Err(ApiError::InvalidParameter {

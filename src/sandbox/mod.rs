@@ -27,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-mod data;
+pub mod data;
 mod gptbots;
 mod jijyun;
 mod megaview;

@@ -25,6 +25,8 @@ pub struct TestApp {
 /// Knobs of a test setup.
 pub struct Setup {
     pub conversations_per_vendor: usize,
+    /// Simulator settings other than the number of conversations.
+    pub sandbox: SandboxConfig,
     pub request_timeout: Duration,
     pub cache_ttl: Duration,
     /// Change the config before the gateway starts.
@@ -35,6 +37,7 @@ impl Default for Setup {
     fn default() -> Self {
         Self {
             conversations_per_vendor: 120,
+            sandbox: SandboxConfig::default(),
             request_timeout: Duration::from_secs(10),
             cache_ttl: Duration::from_secs(30),
             edit: Box::new(|_| {}),
@@ -50,7 +53,7 @@ impl TestApp {
     pub async fn spawn_with(setup: Setup) -> Self {
         let sandbox = Sandbox::new(SandboxConfig {
             conversations_per_vendor: setup.conversations_per_vendor,
-            ..SandboxConfig::default()
+            ..setup.sandbox
         });
         let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim_addr = sim_listener.local_addr().unwrap();
