@@ -15,6 +15,7 @@ use crate::ratelimit::SourceLimiter;
 mod error;
 pub mod http;
 pub mod time;
+mod wire;
 
 mod gptbots;
 mod jijyun;

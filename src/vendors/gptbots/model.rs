@@ -4,28 +4,12 @@
 use std::collections::HashSet;
 
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer};
-use serde_json::Value;
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
 use crate::vendors::time::from_millis;
-
-/// A vendor item parsed into `T`, with its JSON kept unchanged for `vendor_data`.
-#[derive(Debug)]
-pub(super) struct WithRaw<T> {
-    item: T,
-    raw: Value,
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Value::deserialize(deserializer)?;
-        let item = T::deserialize(&raw).map_err(serde::de::Error::custom)?;
-        Ok(Self { item, raw })
-    }
-}
+use crate::vendors::wire::WithRaw;
 
 /// A number GPTBots may also send as a string (`total` is typed string in the field
 /// table but a number in the examples: ../shared/vendors/gptbots.md §3).

@@ -6,8 +6,9 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::model::{Chat, Envelope, RecordRequest, WithRaw};
+use super::model::{Chat, Envelope, RecordRequest};
 use crate::vendors::http::UpstreamResponse;
+use crate::vendors::wire::WithRaw;
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// `Code` of a successful answer.

@@ -1,13 +1,13 @@
 //! Jijyun wire format (`/v1/openapi/chat/record`) and its mapping to domain types.
 //! Serde only: no HTTP here.
 
-use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
+use crate::vendors::wire::WithRaw;
 
 /// `sender_type` of the end user.
 const SENDER_USER: &str = "用户";
@@ -39,21 +39,6 @@ pub(super) struct RecordRequest {
     pub(super) chat_robot: Vec<String>,
     /// Human seat filter; empty = all.
     pub(super) seat_member: Vec<String>,
-}
-
-/// A vendor item parsed into `T`, with its JSON kept unchanged for `vendor_data`.
-#[derive(Debug)]
-pub(super) struct WithRaw<T> {
-    item: T,
-    raw: Value,
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Value::deserialize(deserializer)?;
-        let item = T::deserialize(&raw).map_err(serde::de::Error::custom)?;
-        Ok(Self { item, raw })
-    }
 }
 
 /// The envelope of every answer; its keys are capitalised.
