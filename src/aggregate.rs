@@ -311,7 +311,13 @@ async fn read_segment(
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     let mut seen_cursors = HashSet::new();
-    for _ in 0..MAX_PAGES_PER_SEGMENT {
+    for page in 0.. {
+        if page == MAX_PAGES_PER_SEGMENT {
+            // Better a clear failure than a silently truncated list.
+            return Err(VendorError::Decode(format!(
+                "the vendor was still paging after {MAX_PAGES_PER_SEGMENT} pages"
+            )));
+        }
         let batch = adapter
             .list_conversations(ctx, segment, cursor.as_deref())
             .await?;
