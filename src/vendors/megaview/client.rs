@@ -113,6 +113,21 @@ impl MegaviewClient {
         .await
     }
 
+    /// `GET /openapi/conversation/v1/conversations/{id}`: one conversation's `data`.
+    pub(super) async fn conversation(
+        &self,
+        ctx: &CallContext,
+        conversation_id: i64,
+    ) -> Result<Value, VendorError> {
+        let id = conversation_id.to_string();
+        let mut url = self.url(CONVERSATIONS_PATH);
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.push(&id);
+        }
+        self.call(ctx, "conversation", |http| http.get(url.clone()))
+            .await
+    }
+
     /// Downloads a transcript file. `Upstream::download` sends no credentials: the file
     /// host is object storage, not Megaview's API, and must never see the bearer token.
     pub(super) async fn download_transcript(

@@ -123,7 +123,21 @@ impl VendorAdapter for MegaviewAdapter {
         let Ok(conversation_id) = native_id.parse::<i64>() else {
             return Err(VendorError::NotFound);
         };
-        let asr = self.client.asr_data(ctx, conversation_id).await?;
+        // The call's start places audio/video sentences (their times are offsets); it comes
+        // from the single-conversation endpoint, asked alongside. Without it the messages are
+        // still served, just without `sent_at`.
+        let (asr, detail) = tokio::join!(
+            self.client.asr_data(ctx, conversation_id),
+            self.client.conversation(ctx, conversation_id)
+        );
+        let asr = asr?;
+        let call_start = match detail {
+            Ok(detail) => model::call_start(&detail, self.timezone),
+            Err(err) => {
+                tracing::debug!(source = %self.source, error = %err, "Conversation detail unavailable; sentence times stay relative.");
+                None
+            }
+        };
         // An empty URL is read as "no transcript yet", like 501200 (our choice; the vendor
         // documents neither an empty URL nor conversations without speech).
         let raw_url = asr
@@ -140,7 +154,7 @@ impl VendorAdapter for MegaviewAdapter {
         let url = Url::parse(raw_url)
             .map_err(|_| VendorError::Decode("asr_file_url is not a URL".to_owned()))?;
         let sentences = self.client.download_transcript(ctx, url).await?;
-        model::transcript_into_messages(sentences)
+        model::transcript_into_messages(sentences, call_start)
     }
 }
 

@@ -218,8 +218,25 @@ struct Sentence {
     order: Option<i64>,
 }
 
-/// Maps a transcript file (a JSON array of sentences) to messages in `order` order.
-pub(super) fn transcript_into_messages(raw: Vec<Value>) -> Result<Vec<Message>, VendorError> {
+/// When a call (audio or video conversation) started, from the single-conversation answer
+/// (read like a list item; a `conversation` wrapper is tolerated). Chats give none: their
+/// sentence times are epoch times already.
+pub(super) fn call_start(detail: &Value, zone: Tz) -> Option<DateTime<Utc>> {
+    let item = detail.get("conversation").unwrap_or(detail);
+    let is_call = matches!(
+        item.get("type").and_then(Value::as_str),
+        Some("audio" | "video")
+    );
+    let begin = item.get("begin_time")?.as_str()?;
+    is_call.then(|| parse_local(begin, zone)).flatten()
+}
+
+/// Maps a transcript file (a JSON array of sentences) to messages in `order` order. Offsets
+/// are placed after `call_start` when it is known.
+pub(super) fn transcript_into_messages(
+    raw: Vec<Value>,
+    call_start: Option<DateTime<Utc>>,
+) -> Result<Vec<Message>, VendorError> {
     let mut sentences = raw
         .into_iter()
         .enumerate()
@@ -239,7 +256,9 @@ pub(super) fn transcript_into_messages(raw: Vec<Value>) -> Result<Vec<Message>, 
             role: role(sentence.entity_type.as_deref()),
             content: sentence.content.unwrap_or_default(),
             content_type: ContentType::Text,
-            sent_at: sentence.begin_time.and_then(epoch_time),
+            sent_at: sentence
+                .begin_time
+                .and_then(|begin| epoch_time(begin).or_else(|| offset_time(call_start?, begin))),
             sender_name: sentence.name.filter(|name| !name.is_empty()),
             vendor_data: raw,
         })
@@ -281,6 +300,12 @@ fn epoch_time(begin: f64) -> Option<DateTime<Utc>> {
         begin * 1000.0
     };
     DateTime::from_timestamp_millis(millis.round() as i64)
+}
+
+/// A sentence's offset (seconds from the call's start) as an instant.
+fn offset_time(call_start: DateTime<Utc>, offset: f64) -> Option<DateTime<Utc>> {
+    (offset.is_finite() && offset >= 0.0)
+        .then(|| call_start + TimeDelta::milliseconds((offset * 1000.0).round() as i64))
 }
 
 /// A JSON number or string, as the integer it spells.

@@ -763,6 +763,46 @@ async fn list_messages_maps_the_documented_transcript_and_sends_no_credentials_t
 }
 
 #[tokio::test]
+async fn list_messages_places_call_sentences_after_the_calls_start() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path(ASR_PATH))
+        .respond_with(asr_answer(&format!("{}{FILE_PATH}", server.uri())))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(FILE_PATH))
+        .respond_with(json_body(TRANSCRIPT_JSON))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/openapi/conversation/v1/conversations/169583"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(json_body(
+            r#"{"code":0,"msg":"success","data":{"id":169583,"name":"call","begin_time":"2022-09-14T09:56:08","type":"audio","duration":141}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let messages = adapter(&server)
+        .list_messages(&ctx(), "169583")
+        .await
+        .unwrap();
+
+    // 09:56:08 in Asia/Shanghai is 01:56:08 UTC; the second sentence begins 25.48 s in.
+    assert_eq!(messages[1].sent_at, Some(utc("2022-09-14T01:56:33.480Z")));
+    assert!(
+        messages[0]
+            .sent_at
+            .is_some_and(|t| t >= utc("2022-09-14T01:56:08Z"))
+    );
+}
+
+#[tokio::test]
 async fn list_messages_orders_chat_sentences_and_reads_their_epoch_times() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
