@@ -10,3 +10,4 @@ mod helpers;
 mod messages;
 mod openapi;
 mod paging;
+mod sources;
