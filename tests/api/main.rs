@@ -9,3 +9,4 @@ mod errors;
 mod helpers;
 mod messages;
 mod openapi;
+mod quotas;
