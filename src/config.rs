@@ -843,6 +843,18 @@ api_key = "${JIJYUN_API_KEY}"
     }
 
     #[test]
+    fn rate_limit_replicas_is_optional_and_checked() {
+        let config = Config::parse(
+            "[rate_limit]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:6379\"\nreplicas = 3\n",
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.rate_limit.replicas.map(NonZeroU32::get), Some(3));
+        assert_eq!(Config::parse("", env).unwrap().rate_limit.replicas, None);
+        assert!(error_of("[rate_limit]\nreplicas = 0\n").contains("rate_limit.replicas"));
+    }
+
+    #[test]
     fn parse_accepts_the_contract_example() {
         let config = Config::parse(EXAMPLE, env).unwrap();
         assert_eq!(config.sources.len(), 4);

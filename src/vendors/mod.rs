@@ -51,8 +51,9 @@ pub struct ConversationBatch {
 /// One configured, authenticated vendor account.
 ///
 /// Implementations translate between the vendor's API and domain types. They must not
-/// retry, fan out, sort or cache: that policy lives in `crate::aggregate`. Every call goes
-/// through their [`Upstream`], which takes the quota permit and enforces the budget.
+/// retry, fan out, sort or cache: fan-out and caching live in `crate::aggregate`. Every
+/// call goes through their [`Upstream`], which applies the breaker, takes the quota permit,
+/// honours vendor cool-downs, retries and enforces the budget.
 #[async_trait]
 pub trait VendorAdapter: Send + Sync {
     /// The configured source name: the prefix of every id this adapter issues.

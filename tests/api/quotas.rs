@@ -390,6 +390,59 @@ async fn without_redis_each_gateway_falls_back_to_its_share_of_the_quota() {
 }
 
 #[tokio::test]
+async fn a_vendor_429_seen_by_one_gateway_holds_the_other_through_redis() {
+    // Arrange: two gateways sharing Redis; Udesk lets one call through, then throttles
+    // with `Retry-After: 5`, longer than the 2 s budget.
+    let redis = RedisServer::start().await;
+    let rig = Rig::start(20).await;
+    let mut gateways = Vec::new();
+    for _ in 0..2 {
+        let url = redis.url.clone();
+        gateways.push(
+            rig.gateway(move |config| {
+                config.server.request_timeout = Duration::from_secs(2);
+                config.rate_limit.store = RateLimitStore::Redis;
+                config.rate_limit.redis_url = Some(SecretString::from(url));
+            })
+            .await,
+        );
+    }
+    rig.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            throttle: Some(Throttle {
+                per_second: 0,
+                burst: 1,
+                retry_after_seconds: Some(5),
+            }),
+            ..Faults::default()
+        },
+    );
+    assert_eq!(
+        gateways[0]
+            .get_json("/conversations?source=helpdesk")
+            .await
+            .0,
+        200
+    );
+    let (status, _) = gateways[0].get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 429);
+    let calls = rig.arrivals(SimVendor::Udesk).len();
+
+    // Act: the other replica is asked.
+    let (status, body) = gateways[1].get_json("/conversations?source=helpdesk").await;
+
+    // Assert: it holds too, without calling the vendor.
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["sources"][0]["status"], "rate_limited");
+    assert!(
+        body["sources"][0]["retry_after_seconds"].as_u64().unwrap() >= 3,
+        "{body}"
+    );
+    assert_eq!(rig.arrivals(SimVendor::Udesk).len(), calls);
+}
+
+#[tokio::test]
 async fn a_call_waits_for_its_permit_when_the_budget_allows() {
     // Arrange: one permit a second; a budget of several seconds.
     let rig = Rig::start(20).await;
