@@ -26,7 +26,7 @@ use crate::helpers::{TestApp, urlencode};
 
 /// Time the network and the scheduler may add between a permit and the simulator's
 /// record of the call's arrival: two calls a permit apart may arrive this much closer.
-const JITTER: Duration = Duration::from_millis(200);
+const JITTER: Duration = Duration::from_millis(300);
 
 /// A redis-server of our own on a free loopback port, stopped on drop.
 struct RedisServer {
