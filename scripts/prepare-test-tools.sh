@@ -2,7 +2,9 @@
 # Installs the tools the test suite drives, where missing, and writes their locations to
 # target/test-tools/env.sh:
 #   - openapi-spec-validator (PyPI), in a virtualenv under target/test-tools/venv;
-#   - Chromium (Debian's package) for the Swagger UI test.
+#   - Chromium (Debian's package) for the Swagger UI test;
+#   - redis-server (Debian's package) for the shared-quota tests, which start their own
+#     servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +37,15 @@ if [ -z "$chromium_bin" ]; then
   chromium_bin=$(command -v chromium)
 fi
 
+redis_bin=$(command -v redis-server || true)
+if [ -z "$redis_bin" ]; then
+  echo "test tools: installing Debian's redis-server" >&2
+  apt_install redis-server
+  redis_bin=$(command -v redis-server)
+fi
+
 cat > "$tools/env.sh" <<ENV
 export OPENAPI_SPEC_VALIDATOR="$PWD/$tools/venv/bin/openapi-spec-validator"
 export CHROMIUM="$chromium_bin"
+export REDIS_SERVER="$redis_bin"
 ENV

@@ -70,7 +70,8 @@ impl AppState {
 /// Builds the state and router for `config`.
 pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     let http = vendors::http_client()?;
-    let registry = VendorRegistry::from_config(&config.sources, &http);
+    let quotas = crate::ratelimit::QuotaStore::from_config(&config.rate_limit)?;
+    let registry = VendorRegistry::from_config(&config.sources, &quotas, &http);
     let cursor = match &config.cursor.secret {
         Some(secret) => CursorKey::new(secret.expose_secret().as_bytes()),
         None => {

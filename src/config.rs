@@ -132,6 +132,9 @@ pub struct RateLimitStoreConfig {
     pub store: RateLimitStore,
     /// `redis_url`: Redis to share quotas through, when `store = "redis"`.
     pub redis_url: Option<SecretString>,
+    /// `replicas`: how many gateway processes share the Redis quota. While Redis is
+    /// unreachable each one limits itself to this share of every quota. Default 2.
+    pub replicas: Option<NonZeroU32>,
 }
 
 /// `[cache]`: short-lived cache of vendor answers.
@@ -293,6 +296,7 @@ struct RawCursor {
 struct RawStore {
     store: Option<String>,
     redis_url: Option<String>,
+    replicas: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -558,6 +562,14 @@ impl RawConfig {
                 "is required when store = \"redis\"",
             ));
         }
+        let replicas = match self.rate_limit.replicas {
+            None => None,
+            Some(n) => Some(
+                NonZeroU32::new(n)
+                    .filter(|n| n.get() <= 1000)
+                    .ok_or_else(|| invalid("rate_limit.replicas", "must be 1 to 1000"))?,
+            ),
+        };
         let cache_ttl = millis(self.cache.ttl_ms, "cache.ttl_ms", DEFAULT_CACHE_TTL, true)?;
 
         let mut names = BTreeMap::new();
@@ -583,6 +595,7 @@ impl RawConfig {
             rate_limit: RateLimitStoreConfig {
                 store,
                 redis_url: self.rate_limit.redis_url.map(SecretString::from),
+                replicas,
             },
             cache: CacheConfig { ttl: cache_ttl },
             sources,
@@ -827,6 +840,18 @@ api_key = "${JIJYUN_API_KEY}"
 
     fn error_of(text: &str) -> String {
         Config::parse(text, env).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn rate_limit_replicas_is_optional_and_checked() {
+        let config = Config::parse(
+            "[rate_limit]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:6379\"\nreplicas = 3\n",
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.rate_limit.replicas.map(NonZeroU32::get), Some(3));
+        assert_eq!(Config::parse("", env).unwrap().rate_limit.replicas, None);
+        assert!(error_of("[rate_limit]\nreplicas = 0\n").contains("rate_limit.replicas"));
     }
 
     #[test]

@@ -1,12 +1,25 @@
 //! Per-source outbound quotas: every upstream call takes a permit first, waiting for one
-//! only while the inbound request's budget allows.
+//! only while the inbound request's budget allows, and none goes out during a vendor's
+//! cool-down.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
+
+use crate::config::{RateLimitStore, RateLimitStoreConfig};
+use crate::domain::SourceName;
+
+mod redis;
+
+pub use self::redis::RedisQuotas;
+
+/// Replicas assumed sharing a Redis quota when `rate_limit.replicas` is not set.
+const DEFAULT_REPLICAS: u32 = 2;
 
 /// A source's quota: a steady rate and the burst it may spend at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,19 +30,119 @@ pub struct RateLimit {
     pub burst: NonZeroU32,
 }
 
-/// The token bucket of one source (GCRA, in this process).
+/// Why no permit was given within the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The source's quota has no permit free before the deadline; one frees up after this.
+    Quota(Duration),
+    /// The vendor told us to hold off, and that lasts past the deadline by this much from now.
+    CoolDown(Duration),
+}
+
+/// Where source quotas live: this process, or Redis shared by every replica.
+#[derive(Clone)]
+pub enum QuotaStore {
+    /// One governor bucket per source in this process.
+    Memory,
+    /// One GCRA per source in Redis.
+    Redis {
+        /// The shared store.
+        redis: Arc<RedisQuotas>,
+        /// Replicas sharing it; each falls back to this share of a quota without Redis.
+        replicas: NonZeroU32,
+    },
+}
+
+impl QuotaStore {
+    /// The store `[rate_limit]` asks for. Connects to Redis lazily: a Redis that is down at
+    /// start is handled like one that goes down later.
+    pub fn from_config(config: &RateLimitStoreConfig) -> anyhow::Result<Self> {
+        match (config.store, &config.redis_url) {
+            (RateLimitStore::Memory, _) => Ok(Self::Memory),
+            (RateLimitStore::Redis, Some(url)) => Ok(Self::Redis {
+                redis: Arc::new(RedisQuotas::new(url)?),
+                replicas: config
+                    .replicas
+                    .unwrap_or(NonZeroU32::new(DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN)),
+            }),
+            (RateLimitStore::Redis, None) => {
+                anyhow::bail!("rate_limit.redis_url is required when store = \"redis\"")
+            }
+        }
+    }
+
+    /// The limiter of one source in this store.
+    pub fn limiter(&self, source: &SourceName, limit: RateLimit) -> SourceLimiter {
+        match self {
+            Self::Memory => SourceLimiter::new(limit),
+            Self::Redis { redis, replicas } => {
+                let mut limiter = SourceLimiter::new(limit);
+                limiter.shared = Some(Shared {
+                    redis: redis.clone(),
+                    source: source.to_string(),
+                    fallback: RateLimiter::direct(share_of(limit, *replicas)),
+                });
+                limiter
+            }
+        }
+    }
+}
+
+/// `1 / replicas` of `limit`: the rate divided, the burst divided (at least one).
+fn share_of(limit: RateLimit, replicas: NonZeroU32) -> Quota {
+    let period =
+        Duration::from_secs_f64(f64::from(replicas.get()) / f64::from(limit.per_second.get()));
+    let burst = NonZeroU32::new(limit.burst.get() / replicas.get()).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(limit.per_second))
+        .allow_burst(burst)
+}
+
+struct Shared {
+    redis: Arc<RedisQuotas>,
+    source: String,
+    fallback: DefaultDirectRateLimiter,
+}
+
+/// Counters of one limiter since start, for `GET /sources`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimiterStats {
+    /// Permits given.
+    pub granted: u64,
+    /// Permits given after waiting for the quota or a cool-down.
+    pub waited: u64,
+    /// Calls refused because no permit came within their budget.
+    pub refused: u64,
+    /// Permits taken from the local fallback because Redis was unreachable.
+    pub fallback: u64,
+}
+
+/// The quota of one source: a governor bucket (GCRA) in this process or a GCRA in Redis,
+/// plus the vendor's cool-down.
 pub struct SourceLimiter {
     limit: RateLimit,
     bucket: DefaultDirectRateLimiter,
+    shared: Option<Shared>,
+    cool_down_until: Mutex<Option<Instant>>,
+    granted: AtomicU64,
+    waited: AtomicU64,
+    refused: AtomicU64,
+    fallback: AtomicU64,
 }
 
 impl SourceLimiter {
-    /// A full bucket for `limit`.
+    /// A full bucket for `limit`, in this process.
     pub fn new(limit: RateLimit) -> Self {
         let quota = Quota::per_second(limit.per_second).allow_burst(limit.burst);
         Self {
             limit,
             bucket: RateLimiter::direct(quota),
+            shared: None,
+            cool_down_until: Mutex::new(None),
+            granted: AtomicU64::new(0),
+            waited: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            fallback: AtomicU64::new(0),
         }
     }
 
@@ -38,20 +151,107 @@ impl SourceLimiter {
         self.limit
     }
 
-    /// Takes one permit, waiting for it only if it frees up before `deadline`.
-    /// Otherwise returns how long until the next permit, without taking one.
-    pub async fn acquire(&self, deadline: Instant) -> Result<(), Duration> {
-        loop {
-            let wait = match self.bucket.check() {
-                Ok(()) => return Ok(()),
-                Err(not_until) => not_until.wait_time_from(self.bucket.clock().now()),
-            };
-            if Instant::now() + wait > deadline {
-                return Err(wait);
-            }
-            tokio::time::sleep(wait).await;
+    /// `memory` or `redis`.
+    pub fn store(&self) -> &'static str {
+        if self.shared.is_some() {
+            "redis"
+        } else {
+            "memory"
         }
     }
+
+    /// Whether the shared store answered its last call (`None`: in-process store).
+    pub fn shared_store_reachable(&self) -> Option<bool> {
+        self.shared.as_ref().map(|shared| shared.redis.reachable())
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> LimiterStats {
+        LimiterStats {
+            granted: self.granted.load(Ordering::Relaxed),
+            waited: self.waited.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            fallback: self.fallback.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How long the vendor's cool-down still lasts, as seen by this process.
+    pub fn cool_down_remaining(&self) -> Option<Duration> {
+        let until = (*self.cool_down_until.lock().ok()?)?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
+    }
+
+    /// Holds every call to this source for `wait` (a vendor's `Retry-After`). Never
+    /// shortens a cool-down already running. With Redis, every replica holds too.
+    pub async fn cool_down(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        if let Ok(mut current) = self.cool_down_until.lock() {
+            if current.is_none_or(|current| current < until) {
+                *current = Some(until);
+            }
+        }
+        if let Some(shared) = &self.shared {
+            shared.redis.cool_down(&shared.source, wait).await;
+        }
+    }
+
+    /// Takes one permit, waiting for it (and for any cool-down) only if it frees up before
+    /// `deadline`. Otherwise says why and how long until the next permit, without taking one.
+    pub async fn acquire(&self, deadline: Instant) -> Result<(), Denied> {
+        let mut waited = false;
+        let outcome = loop {
+            let denied = match self.local_cool_down() {
+                Some(left) => Denied::CoolDown(left),
+                None => match self.try_take().await {
+                    Ok(()) => break Ok(()),
+                    Err(denied) => denied,
+                },
+            };
+            let wait = match denied {
+                Denied::Quota(wait) | Denied::CoolDown(wait) => wait,
+            };
+            if Instant::now() + wait > deadline {
+                break Err(denied);
+            }
+            waited = true;
+            tokio::time::sleep(wait).await;
+        };
+        let counter = match (&outcome, waited) {
+            (Err(_), _) => &self.refused,
+            (Ok(()), true) => {
+                self.waited.fetch_add(1, Ordering::Relaxed);
+                &self.granted
+            }
+            (Ok(()), false) => &self.granted,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
+    fn local_cool_down(&self) -> Option<Duration> {
+        self.cool_down_remaining()
+    }
+
+    async fn try_take(&self) -> Result<(), Denied> {
+        let Some(shared) = &self.shared else {
+            return check(&self.bucket).map_err(Denied::Quota);
+        };
+        match shared.redis.take(&shared.source, self.limit).await {
+            Some(outcome) => outcome,
+            None => {
+                self.fallback.fetch_add(1, Ordering::Relaxed);
+                check(&shared.fallback).map_err(Denied::Quota)
+            }
+        }
+    }
+}
+
+/// One permit from an in-process bucket, or how long until one frees up.
+fn check(bucket: &DefaultDirectRateLimiter) -> Result<(), Duration> {
+    bucket
+        .check()
+        .map_err(|not_until| not_until.wait_time_from(bucket.clock().now()))
 }
 
 #[cfg(test)]
@@ -71,9 +271,12 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(100);
         assert!(limiter.acquire(deadline).await.is_ok());
         assert!(limiter.acquire(deadline).await.is_ok());
-        let refused = limiter.acquire(deadline).await.unwrap_err();
+        let Err(Denied::Quota(refused)) = limiter.acquire(deadline).await else {
+            panic!("the third permit must be refused by the quota");
+        };
         assert!(refused > Duration::from_millis(100), "{refused:?}");
         assert!(refused <= Duration::from_secs(1), "{refused:?}");
+        assert_eq!(limiter.stats().refused, 1);
     }
 
     #[tokio::test]
@@ -83,5 +286,44 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.acquire(deadline).await.is_ok());
         }
+        assert_eq!(limiter.stats().granted, 3);
+        assert!(limiter.stats().waited >= 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cool_down_holds_permits_until_it_ends_and_is_reported_past_the_deadline() {
+        let limiter = SourceLimiter::new(limit(100, 100));
+        limiter.cool_down(Duration::from_secs(5)).await;
+        let short = Instant::now() + Duration::from_secs(1);
+        let Err(Denied::CoolDown(left)) = limiter.acquire(short).await else {
+            panic!("a cool-down longer than the budget must be reported");
+        };
+        assert_eq!(left, Duration::from_secs(5));
+
+        let started = Instant::now();
+        limiter
+            .acquire(started + Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(5));
+        assert_eq!(limiter.cool_down_remaining(), None);
+    }
+
+    #[tokio::test]
+    async fn a_shorter_cool_down_never_shortens_a_running_one() {
+        let limiter = SourceLimiter::new(limit(1, 1));
+        limiter.cool_down(Duration::from_secs(30)).await;
+        limiter.cool_down(Duration::from_secs(1)).await;
+        assert!(limiter.cool_down_remaining().unwrap() > Duration::from_secs(20));
+    }
+
+    #[test]
+    fn the_fallback_share_divides_rate_and_burst() {
+        let quota = share_of(limit(5, 5), NonZeroU32::new(2).unwrap());
+        assert_eq!(quota.replenish_interval(), Duration::from_millis(400));
+        assert_eq!(quota.burst_size().get(), 2);
+        let quota = share_of(limit(1, 1), NonZeroU32::new(4).unwrap());
+        assert_eq!(quota.replenish_interval(), Duration::from_secs(4));
+        assert_eq!(quota.burst_size().get(), 1);
     }
 }

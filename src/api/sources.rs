@@ -3,12 +3,17 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::views::{RateLimitView, SourceHealthView, SourceList, SourceView};
+use super::views::{
+    BreakerStateView, BreakerView, RateLimitView, SourceHealthView, SourceList, SourceView,
+};
 use crate::app::AppState;
 use crate::config::redact_url;
 use crate::error::Problem;
+use crate::vendors::Upstream;
+use crate::vendors::resilience::BreakerState;
 
-/// List the configured sources: vendor, quota and recent health. Never shows credentials.
+/// List the configured sources: vendor, quota and limiter state, vendor cool-down, circuit
+/// breaker and recent health. Never shows credentials.
 #[utoipa::path(
     get,
     path = "/sources",
@@ -24,6 +29,7 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
         .iter()
         .map(|source| {
             let health = state.aggregator.health(&source.name);
+            let upstream = state.aggregator.registry().upstream(&source.name);
             let status = if health.consecutive_failures > 0 {
                 "failing"
             } else if health.last_ok_at.is_some() {
@@ -37,10 +43,8 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
                 base_url: redact_url(&source.base_url),
                 timezone: source.timezone.name().to_owned(),
                 timeout_ms: source.timeout.as_millis() as u64,
-                rate_limit: RateLimitView {
-                    per_second: source.rate_limit.per_second.get(),
-                    burst: source.rate_limit.burst.get(),
-                },
+                rate_limit: rate_limit_view(source.rate_limit, upstream),
+                breaker: breaker_view(upstream),
                 health: SourceHealthView {
                     state: status.to_owned(),
                     last_ok_at: health.last_ok_at,
@@ -52,4 +56,48 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
         })
         .collect();
     Json(SourceList { data })
+}
+
+fn rate_limit_view(
+    limit: crate::ratelimit::RateLimit,
+    upstream: Option<&Upstream>,
+) -> RateLimitView {
+    let limiter = upstream.map(|upstream| upstream.limiter());
+    let stats = limiter.map(|limiter| limiter.stats()).unwrap_or_default();
+    RateLimitView {
+        per_second: limit.per_second.get(),
+        burst: limit.burst.get(),
+        store: limiter
+            .map_or("memory", |limiter| limiter.store())
+            .to_owned(),
+        store_reachable: limiter.and_then(|limiter| limiter.shared_store_reachable()),
+        cool_down_ms: limiter
+            .and_then(|limiter| limiter.cool_down_remaining())
+            .map(|left| left.as_millis() as u64),
+        granted: stats.granted,
+        waited: stats.waited,
+        refused: stats.refused,
+        fallback: stats.fallback,
+    }
+}
+
+fn breaker_view(upstream: Option<&Upstream>) -> BreakerView {
+    let Some(snapshot) = upstream.map(|upstream| upstream.resilience().breaker.snapshot()) else {
+        return BreakerView {
+            state: BreakerStateView::Closed,
+            consecutive_failures: 0,
+            retry_in_ms: None,
+            opened: 0,
+        };
+    };
+    BreakerView {
+        state: match snapshot.state {
+            BreakerState::Closed => BreakerStateView::Closed,
+            BreakerState::Open => BreakerStateView::Open,
+            BreakerState::HalfOpen => BreakerStateView::HalfOpen,
+        },
+        consecutive_failures: snapshot.consecutive_failures,
+        retry_in_ms: snapshot.retry_in.map(|left| left.as_millis() as u64),
+        opened: snapshot.opened,
+    }
 }

@@ -330,13 +330,57 @@ pub struct MessagePage {
     pub next_page_token: Option<String>,
 }
 
-/// A source's quota.
+/// A source's quota and its limiter's state in this process.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RateLimitView {
     /// Sustained vendor calls per second.
     pub per_second: u32,
     /// Calls that may go out at once.
     pub burst: u32,
+    /// Where the quota lives: `memory` (this process) or `redis` (shared by replicas).
+    pub store: String,
+    /// With `redis`: whether Redis answered the last permit (`false`: this replica runs on
+    /// its local share of the quota until Redis is back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_reachable: Option<bool>,
+    /// While a vendor throttle holds every call to the source: milliseconds left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cool_down_ms: Option<u64>,
+    /// Permits given since start (retries included).
+    pub granted: u64,
+    /// Of those, permits given after waiting for the quota or a cool-down.
+    pub waited: u64,
+    /// Calls refused because no permit came within their request's budget.
+    pub refused: u64,
+    /// Permits taken from the local share while Redis was unreachable.
+    pub fallback: u64,
+}
+
+/// Position of a source's circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerStateView {
+    /// Calls go through.
+    Closed,
+    /// The source failed repeatedly: it is answered at once as `error`
+    /// (`UPSTREAM_CIRCUIT_OPEN`) until `retry_in_ms` has passed.
+    Open,
+    /// One probe call may go; its outcome closes or reopens the breaker.
+    HalfOpen,
+}
+
+/// A source's circuit breaker (per process).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakerView {
+    /// Where it stands.
+    pub state: BreakerStateView,
+    /// Failed calls in a row (timeouts, transport errors, 5xx).
+    pub consecutive_failures: u32,
+    /// While open: milliseconds until a probe may go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_in_ms: Option<u64>,
+    /// Times it opened since start.
+    pub opened: u64,
 }
 
 /// Recent health of a source, from the gateway's own calls.
@@ -374,6 +418,8 @@ pub struct SourceView {
     pub rate_limit: RateLimitView,
     /// Recent health.
     pub health: SourceHealthView,
+    /// Its circuit breaker.
+    pub breaker: BreakerView,
 }
 
 /// Every configured source.

@@ -22,6 +22,12 @@ pub enum VendorError {
         /// When the next permit is free.
         retry_after: Duration,
     },
+    /// The source failed repeatedly: its circuit breaker is open and it is not called.
+    #[error("the source keeps failing; calls to it are paused (circuit breaker open)")]
+    CircuitOpen {
+        /// When the breaker lets a probe through.
+        retry_after: Duration,
+    },
     /// The vendor has no such resource.
     #[error("the vendor has no such conversation")]
     NotFound,
@@ -66,6 +72,7 @@ impl VendorError {
             Self::Timeout => "UPSTREAM_TIMEOUT",
             Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
             Self::QuotaExhausted { .. } => "SOURCE_QUOTA_EXHAUSTED",
+            Self::CircuitOpen { .. } => "UPSTREAM_CIRCUIT_OPEN",
             Self::NotFound => "UPSTREAM_NOT_FOUND",
             Self::Unauthorized => "UPSTREAM_AUTH_FAILED",
             Self::NotReady { .. } => "UPSTREAM_NOT_READY",

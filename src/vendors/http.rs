@@ -1,5 +1,6 @@
-//! The one way adapters talk HTTP: a permit from the source's quota, the request's
-//! remaining budget as the time limit, a capped body, and errors that never carry a URL.
+//! The one way adapters talk HTTP: the source's circuit breaker, a permit from its quota
+//! (after any vendor cool-down), the request's remaining budget as the time limit, retries
+//! within a retry budget, a capped body, and errors that never carry a URL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,9 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::VendorError;
+use super::resilience::{Breaker, ResiliencePolicy, Retries};
 use crate::domain::SourceName;
-use crate::ratelimit::SourceLimiter;
+use crate::ratelimit::{Denied, SourceLimiter};
 
 /// Header carrying the inbound request id to vendors.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -88,17 +90,55 @@ impl UpstreamResponse {
     }
 }
 
+/// Tells whether a vendor answer is its throttle (HTTP 429 or a vendor's own code).
+pub type ThrottleSignal = fn(&UpstreamResponse) -> bool;
+
+/// The generic throttle signal: HTTP 429.
+pub fn http_429(response: &UpstreamResponse) -> bool {
+    response.status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// A source's breaker and retry budget, shared by every request to it.
+pub struct Resilience {
+    /// Opens after repeated failures.
+    pub breaker: Breaker,
+    retries: Retries,
+}
+
+impl Resilience {
+    /// A closed breaker and a fresh retry budget.
+    pub fn new(policy: &ResiliencePolicy) -> Self {
+        Self {
+            breaker: Breaker::new(policy),
+            retries: Retries::new(policy),
+        }
+    }
+}
+
+/// How one attempt went, for the breaker and the retry decision.
+enum Verdict {
+    /// An answer to hand to the adapter as it is.
+    Answered,
+    /// The vendor throttled us; hold the source for this long.
+    Throttled(Duration),
+    /// A timeout, a transport error or a 5xx: the vendor is unwell; worth another try.
+    Failed,
+}
+
 /// How one source reaches its vendor. Cheap to clone.
 #[derive(Clone)]
 pub struct Upstream {
     source: SourceName,
     http: reqwest::Client,
     limiter: Arc<SourceLimiter>,
+    resilience: Arc<Resilience>,
+    throttle_signal: ThrottleSignal,
     timeout: Duration,
 }
 
 impl Upstream {
-    /// `timeout` caps each call; the request's remaining budget may cap it further.
+    /// `timeout` caps each call; the request's remaining budget may cap it further. Runs
+    /// with the default [`ResiliencePolicy`] and HTTP 429 as the throttle signal.
     pub fn new(
         source: SourceName,
         http: reqwest::Client,
@@ -109,8 +149,22 @@ impl Upstream {
             source,
             http,
             limiter,
+            resilience: Arc::new(Resilience::new(&ResiliencePolicy::default())),
+            throttle_signal: http_429,
             timeout,
         }
+    }
+
+    /// The same upstream under another breaker and retry policy (a fresh state).
+    pub fn with_policy(mut self, policy: &ResiliencePolicy) -> Self {
+        self.resilience = Arc::new(Resilience::new(policy));
+        self
+    }
+
+    /// The same upstream reading throttles with `signal` (for vendors with their own code).
+    pub fn with_throttle_signal(mut self, signal: ThrottleSignal) -> Self {
+        self.throttle_signal = signal;
+        self
     }
 
     /// The shared HTTP client, to build requests with.
@@ -128,30 +182,124 @@ impl Upstream {
         &self.limiter
     }
 
-    /// Sends one vendor API call: takes a permit from the source's quota (waiting only
-    /// within the budget), then sends under the tighter of the source's timeout and what is
-    /// left of the budget, and reads the whole body. Any HTTP status is returned as is;
-    /// the adapter reads the vendor's envelope.
+    /// The source's breaker and retry budget.
+    pub fn resilience(&self) -> &Arc<Resilience> {
+        &self.resilience
+    }
+
+    /// Sends one vendor API read. Refused at once while the source's breaker is open; takes
+    /// a permit from its quota (waiting, also for a vendor cool-down, only within the
+    /// budget), then sends under the tighter of the source's timeout and what is left of
+    /// the budget, and reads the whole body.
+    ///
+    /// A throttle starts a cool-down for the source (its `Retry-After`, or a backoff) and
+    /// is answered as [`VendorError::RateLimited`] unless the cool-down ends within the
+    /// budget and a retry is allowed. A timeout, transport error or 5xx is retried with
+    /// jittered exponential backoff, while the budget and the retry budget allow; every
+    /// retry takes a permit. Any other status is returned as is: the adapter reads the
+    /// vendor's envelope.
     pub async fn send(
         &self,
         ctx: &CallContext,
         endpoint: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<UpstreamResponse, VendorError> {
-        self.limiter
-            .acquire(ctx.deadline)
-            .await
-            .map_err(|retry_after| VendorError::QuotaExhausted { retry_after })?;
         let mut request = request;
         if let Some(id) = &ctx.request_id {
             request = request.header(REQUEST_ID_HEADER, id);
         }
-        self.execute(ctx, endpoint, request).await
+        self.resilience.retries.deposit();
+        let mut attempt = 1;
+        loop {
+            let admission = self
+                .resilience
+                .breaker
+                .admit()
+                .map_err(|retry_after| VendorError::CircuitOpen { retry_after })?;
+            self.limiter
+                .acquire(ctx.deadline)
+                .await
+                .map_err(|denied| match denied {
+                    Denied::Quota(retry_after) => VendorError::QuotaExhausted { retry_after },
+                    Denied::CoolDown(wait) => VendorError::RateLimited {
+                        retry_after: Some(wait),
+                    },
+                })?;
+            // A body that cannot be copied (none of ours) is sent once.
+            let spare = request.try_clone();
+            let outcome = self.execute(ctx, endpoint, request).await;
+            let verdict = self.judge(&outcome);
+            let at_least = match verdict {
+                Verdict::Answered => {
+                    admission.success();
+                    return outcome;
+                }
+                Verdict::Throttled(wait) => {
+                    // The vendor answered: it is alive, only busy.
+                    admission.success();
+                    self.limiter.cool_down(wait).await;
+                    tracing::info!(
+                        source = %self.source,
+                        endpoint,
+                        cool_down_ms = wait.as_millis() as u64,
+                        "Vendor throttled this source: holding its calls."
+                    );
+                    wait
+                }
+                Verdict::Failed => {
+                    admission.failure();
+                    Duration::ZERO
+                }
+            };
+            let retry = spare.and_then(|spare| {
+                let delay = self
+                    .resilience
+                    .retries
+                    .next(attempt, ctx.deadline, at_least)?;
+                Some((spare, delay))
+            });
+            let Some((spare, delay)) = retry else {
+                return match verdict {
+                    Verdict::Throttled(wait) => Err(VendorError::RateLimited {
+                        retry_after: Some(
+                            self.limiter
+                                .cool_down_remaining()
+                                .map_or(wait, |left| left.max(wait)),
+                        ),
+                    }),
+                    _ => outcome,
+                };
+            };
+            tracing::debug!(
+                source = %self.source,
+                endpoint,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "Retrying a vendor call."
+            );
+            tokio::time::sleep(delay).await;
+            request = spare;
+            attempt += 1;
+        }
+    }
+
+    fn judge(&self, outcome: &Result<UpstreamResponse, VendorError>) -> Verdict {
+        match outcome {
+            Ok(response) if (self.throttle_signal)(response) => Verdict::Throttled(
+                response
+                    .retry_after()
+                    .filter(|wait| !wait.is_zero())
+                    .unwrap_or_else(|| self.resilience.retries.throttle_backoff()),
+            ),
+            Ok(response) if response.status.is_server_error() => Verdict::Failed,
+            Err(VendorError::Timeout | VendorError::Transport(_)) => Verdict::Failed,
+            _ => Verdict::Answered,
+        }
     }
 
     /// Downloads a file a vendor pointed us to (e.g. a transcript on object storage). Only
     /// `http`/`https` URLs are followed, no credentials are sent, and no permit is taken:
-    /// the file host is not the vendor's API.
+    /// the file host is not the vendor's API (so neither its breaker nor its retries apply).
     pub async fn download(
         &self,
         ctx: &CallContext,

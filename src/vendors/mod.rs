@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{SourceConfig, VendorSettings};
 use crate::domain::{Conversation, Message, SourceName, VendorKind};
-use crate::ratelimit::SourceLimiter;
+use crate::ratelimit::QuotaStore;
 
 mod error;
 pub mod http;
+pub mod resilience;
 pub mod time;
 mod wire;
 
@@ -51,8 +52,9 @@ pub struct ConversationBatch {
 /// One configured, authenticated vendor account.
 ///
 /// Implementations translate between the vendor's API and domain types. They must not
-/// retry, fan out, sort or cache: that policy lives in `crate::aggregate`. Every call goes
-/// through their [`Upstream`], which takes the quota permit and enforces the budget.
+/// retry, fan out, sort or cache: fan-out and caching live in `crate::aggregate`. Every
+/// call goes through their [`Upstream`], which applies the breaker, takes the quota permit,
+/// honours vendor cool-downs, retries and enforces the budget.
 #[async_trait]
 pub trait VendorAdapter: Send + Sync {
     /// The configured source name: the prefix of every id this adapter issues.
@@ -96,16 +98,25 @@ pub trait VendorAdapter: Send + Sync {
 #[derive(Clone, Default)]
 pub struct VendorRegistry {
     adapters: BTreeMap<SourceName, Arc<dyn VendorAdapter>>,
+    upstreams: BTreeMap<SourceName, Upstream>,
 }
 
 impl VendorRegistry {
-    /// Builds one adapter per configured source, each with its own quota.
-    pub fn from_config(sources: &[SourceConfig], http: &reqwest::Client) -> Self {
+    /// Builds one adapter per configured source, each with its own quota in `quotas`, its
+    /// own circuit breaker and its own retry budget.
+    pub fn from_config(
+        sources: &[SourceConfig],
+        quotas: &QuotaStore,
+        http: &reqwest::Client,
+    ) -> Self {
         let mut registry = Self::default();
         for source in sources {
-            let limiter = Arc::new(SourceLimiter::new(source.rate_limit));
+            let limiter = Arc::new(quotas.limiter(&source.name, source.rate_limit));
             let upstream =
                 Upstream::new(source.name.clone(), http.clone(), limiter, source.timeout);
+            registry
+                .upstreams
+                .insert(source.name.clone(), upstream.clone());
             // The only place that lists vendor kinds: a new vendor adds one arm here.
             let adapter: Arc<dyn VendorAdapter> = match &source.vendor {
                 VendorSettings::Megaview(settings) => Arc::new(megaview::MegaviewAdapter::new(
@@ -135,6 +146,11 @@ impl VendorRegistry {
     /// Adds an adapter. Tests use this to register fakes.
     pub fn insert(&mut self, adapter: Arc<dyn VendorAdapter>) {
         self.adapters.insert(adapter.source().clone(), adapter);
+    }
+
+    /// How a configured source reaches its vendor: its quota, breaker and cool-down.
+    pub fn upstream(&self, source: &SourceName) -> Option<&Upstream> {
+        self.upstreams.get(source)
     }
 
     /// The adapter of a source.

@@ -10,4 +10,5 @@ mod helpers;
 mod messages;
 mod openapi;
 mod paging;
+mod quotas;
 mod sources;

@@ -40,7 +40,7 @@ pub(super) struct GptbotsClient {
 impl GptbotsClient {
     pub(super) fn new(upstream: Upstream, base_url: Url, api_key: SecretString) -> Self {
         Self {
-            upstream,
+            upstream: upstream.with_throttle_signal(is_throttle),
             base_url,
             api_key,
         }
@@ -125,6 +125,16 @@ fn read<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<Option<T>, V
     T::deserialize(&body)
         .map(Some)
         .map_err(|err| VendorError::Decode(err.to_string()))
+}
+
+/// GPTBots throttles with HTTP 429, or with its failure body's `code` 429 on any status.
+fn is_throttle(response: &UpstreamResponse) -> bool {
+    response.status == StatusCode::TOO_MANY_REQUESTS
+        || serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .as_ref()
+            .and_then(failure_code)
+            .is_some_and(|code| code == "429")
 }
 
 /// The `code` of a failure body. Success bodies carry no `code` (0 is read as success too).

@@ -14,6 +14,7 @@ use super::GptbotsAdapter;
 use crate::config::{GptbotsSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role, VendorKind};
 use crate::ratelimit::{RateLimit, SourceLimiter};
+use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
 
 const API_KEY: &str = "app-secret-key-7f3a9c";
@@ -49,7 +50,8 @@ fn adapter_at(origin: &str, timeout: Duration) -> GptbotsAdapter {
         crate::vendors::http_client().unwrap(),
         Arc::new(SourceLimiter::new(limit)),
         timeout,
-    );
+    )
+    .with_policy(&ResiliencePolicy::single_attempt());
     GptbotsAdapter::new(&source, settings, upstream)
 }
 
@@ -663,8 +665,10 @@ async fn list_conversations_reports_rate_limiting_with_the_vendors_retry_after()
         matches!(by_status, VendorError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(7)),
         "{by_status:?}"
     );
+    // No `Retry-After`: the source is held for the default backoff, and says so.
+    let backoff = ResiliencePolicy::default().throttle_backoff;
     assert!(
-        matches!(by_code, VendorError::RateLimited { retry_after: None }),
+        matches!(by_code, VendorError::RateLimited { retry_after: Some(d) } if d == backoff),
         "{by_code:?}"
     );
 }

@@ -16,6 +16,7 @@ use super::model::RecordRequest;
 use crate::config::{JijyunSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role, VendorKind};
 use crate::ratelimit::{RateLimit, SourceLimiter};
+use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
 
 const API_KEY: &str = "KP6GeQhX4u5oWS4eey5481io1745205533";
@@ -51,7 +52,8 @@ fn adapter_at(origin: &str, timeout: Duration) -> JijyunAdapter {
         crate::vendors::http_client().unwrap(),
         Arc::new(SourceLimiter::new(limit)),
         timeout,
-    );
+    )
+    .with_policy(&ResiliencePolicy::single_attempt());
     JijyunAdapter::new(&source, settings, upstream)
 }
 
@@ -442,8 +444,10 @@ async fn list_messages_reports_rate_limiting_with_the_vendors_retry_after() {
         matches!(with_header, VendorError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(2)),
         "{with_header:?}"
     );
+    // No `Retry-After`: the source is held for the default backoff, and says so.
+    let backoff = ResiliencePolicy::default().throttle_backoff;
     assert!(
-        matches!(without, VendorError::RateLimited { retry_after: None }),
+        matches!(without, VendorError::RateLimited { retry_after: Some(d) } if d == backoff),
         "{without:?}"
     );
 }

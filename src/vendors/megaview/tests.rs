@@ -16,6 +16,7 @@ use super::client::refresh_after;
 use crate::config::{MegaviewSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role};
 use crate::ratelimit::{RateLimit, SourceLimiter};
+use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
 
 const LIST_JSON: &str = include_str!("../../../tests/api/fixtures/megaview/list.json");
@@ -66,7 +67,8 @@ fn adapter_at(base_url: &str, timeout: Duration) -> MegaviewAdapter {
         crate::vendors::http_client().unwrap(),
         limiter,
         timeout,
-    );
+    )
+    .with_policy(&ResiliencePolicy::single_attempt());
     MegaviewAdapter::new(&source, settings(), upstream)
 }
 
@@ -639,11 +641,12 @@ async fn list_conversations_reports_rate_limited_with_retry_after_on_429() {
 }
 
 #[tokio::test]
-async fn list_conversations_reports_rate_limited_without_a_wait_when_429_has_no_retry_after() {
+async fn list_conversations_reports_rate_limited_for_the_backoff_when_429_has_no_retry_after() {
     let err = list_error(ResponseTemplate::new(429)).await;
 
+    let backoff = ResiliencePolicy::default().throttle_backoff;
     assert!(
-        matches!(err, VendorError::RateLimited { retry_after: None }),
+        matches!(err, VendorError::RateLimited { retry_after: Some(wait) } if wait == backoff),
         "{err:?}"
     );
 }

@@ -18,6 +18,7 @@ use super::client::sign;
 use crate::config::{SignAlgorithm, SourceConfig, UdeskSettings, VendorSettings};
 use crate::domain::{ContentType, Role, VendorKind};
 use crate::ratelimit::{RateLimit, SourceLimiter};
+use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
 
 const SESSIONS: &str = include_str!("../../../tests/api/fixtures/udesk/sessions.json");
@@ -51,7 +52,8 @@ fn adapter_with(base_url: &str, timeout: Duration, algorithm: SignAlgorithm) -> 
         crate::vendors::http_client().unwrap(),
         Arc::new(SourceLimiter::new(rate_limit)),
         timeout,
-    );
+    )
+    .with_policy(&ResiliencePolicy::single_attempt());
     UdeskAdapter::new(&source, settings, upstream)
 }
 

@@ -1,0 +1,721 @@
+//! Vendor quotas end to end: the simulators record the arrival of every upstream call, and no
+//! source ever gets more than its burst plus its rate over any window, with one gateway, two
+//! sharing Redis, or Redis gone. Also waiting within the budget, 429s, vendor cool-downs, the
+//! circuit breaker and the retry budget.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::num::NonZeroU32;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conversation_gateway::app::{self, AppState};
+use conversation_gateway::config::{Config, RateLimitStore};
+use conversation_gateway::demo;
+use conversation_gateway::ratelimit::{RateLimit, SourceLimiter};
+use conversation_gateway::sandbox::{self, Faults, Sandbox, SandboxConfig, SimVendor, Throttle};
+use conversation_gateway::vendors::resilience::ResiliencePolicy;
+use conversation_gateway::vendors::{self, CallContext, Upstream};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::helpers::{TestApp, urlencode};
+
+/// Time the network and the scheduler may add between a permit and the simulator's
+/// record of the call's arrival: two calls a permit apart may arrive this much closer.
+const JITTER: Duration = Duration::from_millis(300);
+
+/// A redis-server of our own on a free loopback port, stopped on drop.
+struct RedisServer {
+    child: Child,
+    url: String,
+}
+
+impl RedisServer {
+    async fn start() -> Self {
+        let binary = std::env::var("REDIS_SERVER")
+            .expect("REDIS_SERVER is not set: run the suite with scripts/test.sh");
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Simulators plus any number of gateways over them.
+struct Rig {
+    sandbox: Sandbox,
+    simulators: SocketAddr,
+}
+
+impl Rig {
+    async fn start(conversations_per_vendor: usize) -> Self {
+        let sandbox = Sandbox::new(SandboxConfig {
+            conversations_per_vendor,
+            ..SandboxConfig::default()
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let simulators = listener.local_addr().unwrap();
+        tokio::spawn(sandbox::serve(listener, sandbox.clone()));
+        Self {
+            sandbox,
+            simulators,
+        }
+    }
+
+    /// A gateway with its own limiters (a replica), configured by `edit`.
+    async fn gateway(&self, edit: impl FnOnce(&mut Config)) -> Gateway {
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut config = demo::config(self.simulators, self.sandbox.credentials(), listen).unwrap();
+        config.cache.ttl = Duration::ZERO;
+        edit(&mut config);
+        let (router, state) = app::build(&config).unwrap();
+        let listener = TcpListener::bind(listen).await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(app::serve(listener, router, state.clone()));
+        Gateway {
+            base_url,
+            http: reqwest::Client::new(),
+            _state: state,
+        }
+    }
+
+    /// Arrival times of the API calls `vendor` got (the Megaview file host is not its API).
+    fn arrivals(&self, vendor: SimVendor) -> Vec<Instant> {
+        self.sandbox
+            .calls()
+            .into_iter()
+            .filter(|call| call.vendor == vendor && call.endpoint != "asr_file")
+            .map(|call| call.at)
+            .collect()
+    }
+}
+
+struct Gateway {
+    base_url: String,
+    http: reqwest::Client,
+    _state: AppState,
+}
+
+impl Gateway {
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn source(&self, name: &str) -> Value {
+        let (status, body) = self.get_json("/sources").await;
+        assert_eq!(status, 200);
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|source| source["name"] == name)
+            .cloned()
+            .unwrap()
+    }
+}
+
+fn limit(per_second: u32, burst: u32) -> RateLimit {
+    RateLimit {
+        per_second: NonZeroU32::new(per_second).unwrap(),
+        burst: NonZeroU32::new(burst).unwrap(),
+    }
+}
+
+fn every_source(config: &mut Config, rate: RateLimit) {
+    for source in &mut config.sources {
+        source.rate_limit = rate;
+    }
+}
+
+/// Paths that make every source call its vendor: lists (every vendor page of a month,
+/// Megaview in 7-day pieces) and messages.
+fn load_paths(rig: &Rig) -> Vec<String> {
+    let until = rig.sandbox.config().anchor + chrono::Duration::minutes(1);
+    let since = until - chrono::Duration::days(29);
+    let window = format!(
+        "since={}&until={}&page_size=100",
+        urlencode(&since.to_rfc3339()),
+        urlencode(&until.to_rfc3339())
+    );
+    let customer = &rig.sandbox.jijyun_customers()[0];
+    let mut paths = vec![
+        format!("/conversations?{window}"),
+        format!("/conversations?{window}&source=inbox&customer_id={customer}"),
+    ];
+    for (vendor, source) in [
+        (SimVendor::Udesk, "helpdesk"),
+        (SimVendor::Gptbots, "assistant"),
+        (SimVendor::Megaview, "sales"),
+    ] {
+        for record in rig.sandbox.records(vendor).iter().take(3) {
+            paths.push(format!(
+                "/conversations/{}/messages",
+                urlencode(&format!("{source}:{}", record.native_id))
+            ));
+        }
+    }
+    paths
+}
+
+/// `clients` concurrent clients cycle through `paths` on the gateways for `length`;
+/// returns how many answers had each status.
+async fn drive(
+    gateways: Vec<Arc<Gateway>>,
+    paths: Vec<String>,
+    clients: usize,
+    length: Duration,
+) -> BTreeMap<u16, usize> {
+    let paths = Arc::new(paths);
+    let until = Instant::now() + length;
+    let tasks = (0..clients).map(|client| {
+        let gateway = gateways[client % gateways.len()].clone();
+        let paths = paths.clone();
+        tokio::spawn(async move {
+            let mut statuses = BTreeMap::new();
+            let mut next = client;
+            while Instant::now() < until {
+                let status = gateway.get(&paths[next % paths.len()]).await.status();
+                *statuses.entry(status.as_u16()).or_insert(0) += 1;
+                next += 1;
+            }
+            statuses
+        })
+    });
+    let mut total = BTreeMap::new();
+    for task in futures::future::join_all(tasks).await {
+        for (status, count) in task.unwrap() {
+            *total.entry(status).or_insert(0) += count;
+        }
+    }
+    total
+}
+
+/// Asserts that no window of the arrivals holds more than `burst + per_second × t` calls
+/// (t widened by [`JITTER`]); returns the most calls seen in any 1-second window.
+fn assert_within_quota(label: &str, arrivals: &[Instant], per_second: f64, burst: f64) -> usize {
+    let mut arrivals = arrivals.to_vec();
+    arrivals.sort();
+    for (i, first) in arrivals.iter().enumerate() {
+        for (j, last) in arrivals.iter().enumerate().skip(i) {
+            let span = (*last - *first + JITTER).as_secs_f64();
+            let count = (j - i + 1) as f64;
+            assert!(
+                count <= burst + per_second * span,
+                "{label}: {count} calls within {:?}, over the quota ({burst} + {per_second}/s)",
+                *last - *first
+            );
+        }
+    }
+    (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|at| **at - arrivals[i] < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn check_every_vendor(rig: &Rig, per_second: f64, burst: f64, min_calls: usize) {
+    for vendor in SimVendor::ALL {
+        let arrivals = rig.arrivals(vendor);
+        let busiest_second = assert_within_quota(vendor.as_str(), &arrivals, per_second, burst);
+        eprintln!(
+            "quota {per_second}/s burst {burst}: {} got {} calls, at most {busiest_second} in any 1 s",
+            vendor.as_str(),
+            arrivals.len()
+        );
+        assert!(
+            arrivals.len() >= min_calls,
+            "{}: only {} calls: the load did not reach the quota",
+            vendor.as_str(),
+            arrivals.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_source_gets_more_than_its_quota_under_far_more_load() {
+    // Arrange
+    let rig = Rig::start(30).await;
+    let gateway = Arc::new(
+        rig.gateway(|config| {
+            every_source(config, limit(5, 5));
+            config.server.request_timeout = Duration::from_millis(800);
+        })
+        .await,
+    );
+
+    // Act
+    let length = Duration::from_secs(4);
+    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 24, length).await;
+
+    // Assert
+    eprintln!("one gateway, 24 clients for {length:?}: answers by status {statuses:?}");
+    assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
+    check_every_vendor(&rig, 5.0, 5.0, 10);
+    let udesk = gateway.source("helpdesk").await;
+    assert_eq!(udesk["rate_limit"]["store"], "memory");
+    assert!(
+        udesk["rate_limit"]["refused"].as_u64().unwrap() > 0,
+        "{udesk}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_sharing_redis_stay_within_one_quota() {
+    // Arrange
+    let redis = RedisServer::start().await;
+    let rig = Rig::start(30).await;
+    let mut gateways = Vec::new();
+    for _ in 0..2 {
+        let url = redis.url.clone();
+        gateways.push(Arc::new(
+            rig.gateway(move |config| {
+                every_source(config, limit(5, 5));
+                config.server.request_timeout = Duration::from_millis(800);
+                config.rate_limit.store = RateLimitStore::Redis;
+                config.rate_limit.redis_url = Some(SecretString::from(url));
+            })
+            .await,
+        ));
+    }
+
+    // Act
+    let length = Duration::from_secs(4);
+    let statuses = drive(gateways.clone(), load_paths(&rig), 24, length).await;
+
+    // Assert
+    eprintln!("two gateways on Redis, 24 clients for {length:?}: answers by status {statuses:?}");
+    check_every_vendor(&rig, 5.0, 5.0, 10);
+    for gateway in &gateways {
+        let udesk = gateway.source("helpdesk").await;
+        assert_eq!(udesk["rate_limit"]["store"], "redis");
+        assert_eq!(udesk["rate_limit"]["store_reachable"], true);
+        assert_eq!(udesk["rate_limit"]["fallback"], 0);
+        assert!(
+            udesk["rate_limit"]["granted"].as_u64().unwrap() > 0,
+            "{udesk}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_each_gateway_falls_back_to_its_share_of_the_quota() {
+    // Arrange: Redis is configured but nothing listens there.
+    let rig = Rig::start(30).await;
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let gateway = Arc::new(
+        rig.gateway(move |config| {
+            every_source(config, limit(6, 6));
+            config.server.request_timeout = Duration::from_millis(800);
+            config.rate_limit.store = RateLimitStore::Redis;
+            config.rate_limit.redis_url = Some(SecretString::from(dead));
+            config.rate_limit.replicas = NonZeroU32::new(2);
+        })
+        .await,
+    );
+
+    // Act
+    let length = Duration::from_secs(3);
+    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 16, length).await;
+
+    // Assert: it still serves, within half the quota.
+    eprintln!("Redis down, 16 clients for {length:?}: answers by status {statuses:?}");
+    assert!(statuses.get(&200).copied().unwrap_or(0) > 0, "{statuses:?}");
+    check_every_vendor(&rig, 3.0, 3.0, 3);
+    let udesk = gateway.source("helpdesk").await;
+    assert_eq!(udesk["rate_limit"]["store"], "redis");
+    assert_eq!(udesk["rate_limit"]["store_reachable"], false);
+    assert!(
+        udesk["rate_limit"]["fallback"].as_u64().unwrap() > 0,
+        "{udesk}"
+    );
+}
+
+#[tokio::test]
+async fn a_vendor_429_seen_by_one_gateway_holds_the_other_through_redis() {
+    // Arrange: two gateways sharing Redis; Udesk lets one call through, then throttles
+    // with `Retry-After: 5`, longer than the 2 s budget.
+    let redis = RedisServer::start().await;
+    let rig = Rig::start(20).await;
+    let mut gateways = Vec::new();
+    for _ in 0..2 {
+        let url = redis.url.clone();
+        gateways.push(
+            rig.gateway(move |config| {
+                config.server.request_timeout = Duration::from_secs(2);
+                config.rate_limit.store = RateLimitStore::Redis;
+                config.rate_limit.redis_url = Some(SecretString::from(url));
+            })
+            .await,
+        );
+    }
+    rig.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            throttle: Some(Throttle {
+                per_second: 0,
+                burst: 1,
+                retry_after_seconds: Some(5),
+            }),
+            ..Faults::default()
+        },
+    );
+    assert_eq!(
+        gateways[0]
+            .get_json("/conversations?source=helpdesk")
+            .await
+            .0,
+        200
+    );
+    let (status, _) = gateways[0].get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 429);
+    let calls = rig.arrivals(SimVendor::Udesk).len();
+
+    // Act: the other replica is asked.
+    let (status, body) = gateways[1].get_json("/conversations?source=helpdesk").await;
+
+    // Assert: it holds too, without calling the vendor.
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["sources"][0]["status"], "rate_limited");
+    assert!(
+        body["sources"][0]["retry_after_seconds"].as_u64().unwrap() >= 3,
+        "{body}"
+    );
+    assert_eq!(rig.arrivals(SimVendor::Udesk).len(), calls);
+}
+
+#[tokio::test]
+async fn a_call_waits_for_its_permit_when_the_budget_allows() {
+    // Arrange: one permit a second; a budget of several seconds.
+    let rig = Rig::start(20).await;
+    let gateway = rig
+        .gateway(|config| {
+            every_source(config, limit(1, 1));
+            config.server.request_timeout = Duration::from_secs(5);
+        })
+        .await;
+
+    // Act: the second request finds the bucket empty.
+    let first = gateway.get_json("/conversations?source=helpdesk").await;
+    let started = Instant::now();
+    let second = gateway.get_json("/conversations?source=helpdesk").await;
+
+    // Assert
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(second.0, 200, "{}", second.1);
+    assert_eq!(second.1["sources"][0]["status"], "ok");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    let udesk = gateway.source("helpdesk").await;
+    assert!(
+        udesk["rate_limit"]["waited"].as_u64().unwrap() >= 1,
+        "{udesk}"
+    );
+    assert_eq!(udesk["rate_limit"]["refused"], 0);
+}
+
+#[tokio::test]
+async fn no_permit_within_the_budget_is_a_429_with_retry_after() {
+    // Arrange: one permit a second; a budget of half a second.
+    let rig = Rig::start(20).await;
+    let gateway = rig
+        .gateway(|config| {
+            every_source(config, limit(1, 1));
+            config.server.request_timeout = Duration::from_millis(500);
+        })
+        .await;
+    let first = gateway.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    let calls_before = rig.arrivals(SimVendor::Udesk).len();
+
+    // Act
+    let response = gateway.get("/conversations?source=helpdesk").await;
+
+    // Assert
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "ALL_SOURCES_RATE_LIMITED", "{body}");
+    assert_eq!(body["sources"][0]["status"], "rate_limited");
+    assert_eq!(
+        body["sources"][0]["error"]["code"],
+        "SOURCE_QUOTA_EXHAUSTED"
+    );
+    assert!(body["sources"][0]["retry_after_seconds"].as_u64().unwrap() >= 1);
+    assert_eq!(rig.arrivals(SimVendor::Udesk).len(), calls_before);
+}
+
+#[tokio::test]
+async fn a_vendor_429_holds_every_call_to_that_source_for_its_retry_after() {
+    // Arrange: Udesk lets one call through, then throttles with `Retry-After: 3`; the
+    // request budget (2 s) is shorter than that.
+    let rig = Rig::start(20).await;
+    let gateway = rig
+        .gateway(|config| config.server.request_timeout = Duration::from_secs(2))
+        .await;
+    rig.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            throttle: Some(Throttle {
+                per_second: 0,
+                burst: 1,
+                retry_after_seconds: Some(3),
+            }),
+            ..Faults::default()
+        },
+    );
+    let (status, _) = gateway.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 200);
+
+    // Act: the vendor throttles; then more requests come while the cool-down lasts.
+    let throttled = gateway.get("/conversations?source=helpdesk").await;
+    let throttled_at = *rig.arrivals(SimVendor::Udesk).last().unwrap();
+    assert_eq!(throttled.status().as_u16(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "3");
+    let body: Value = throttled.json().await.unwrap();
+    assert_eq!(body["sources"][0]["error"]["code"], "UPSTREAM_RATE_LIMITED");
+    assert_eq!(body["sources"][0]["retry_after_seconds"], 3);
+    let held = gateway.source("helpdesk").await;
+    assert!(
+        held["rate_limit"]["cool_down_ms"].as_u64().unwrap() > 0,
+        "{held}"
+    );
+    for _ in 0..5 {
+        let (status, body) = gateway.get_json("/conversations?source=helpdesk").await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["sources"][0]["status"], "rate_limited");
+    }
+    rig.sandbox.set_faults(SimVendor::Udesk, Faults::default());
+    tokio::time::sleep_until(throttled_at + Duration::from_millis(3100)).await;
+    let (status, body) = gateway.get_json("/conversations?source=helpdesk").await;
+
+    // Assert: nothing reached Udesk during the cool-down; afterwards it is asked again.
+    assert_eq!(status, 200, "{body}");
+    let arrivals = rig.arrivals(SimVendor::Udesk);
+    let during = arrivals
+        .iter()
+        .filter(|at| **at > throttled_at && **at < throttled_at + Duration::from_secs(3))
+        .count();
+    assert_eq!(during, 0, "calls went out during the vendor's cool-down");
+    assert!(
+        arrivals
+            .iter()
+            .any(|at| *at >= throttled_at + Duration::from_secs(3))
+    );
+}
+
+#[tokio::test]
+async fn a_vendor_429_within_the_budget_is_waited_out_and_retried() {
+    // Arrange: one call a second at the vendor, `Retry-After: 1`, a budget of 5 s.
+    let rig = Rig::start(20).await;
+    let gateway = rig
+        .gateway(|config| config.server.request_timeout = Duration::from_secs(5))
+        .await;
+    rig.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            throttle: Some(Throttle {
+                per_second: 1,
+                burst: 1,
+                retry_after_seconds: Some(1),
+            }),
+            ..Faults::default()
+        },
+    );
+    let (status, _) = gateway.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 200);
+
+    // Act
+    let (status, body) = gateway.get_json("/conversations?source=helpdesk").await;
+
+    // Assert: the 429 was answered by waiting a second and asking again.
+    assert_eq!(status, 200, "{body}");
+    let calls: Vec<_> = rig
+        .sandbox
+        .calls()
+        .into_iter()
+        .filter(|call| call.vendor == SimVendor::Udesk)
+        .collect();
+    assert_eq!(
+        calls.iter().map(|call| call.status).collect::<Vec<_>>(),
+        [200, 429, 200]
+    );
+    assert!(calls[2].at - calls[1].at >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_failing_source_opens_its_breaker_and_a_probe_closes_it() {
+    // Arrange
+    let app = TestApp::spawn_with(crate::helpers::Setup {
+        conversations_per_vendor: 20,
+        request_timeout: Duration::from_secs(3),
+        cache_ttl: Duration::ZERO,
+        ..crate::helpers::Setup::default()
+    })
+    .await;
+    app.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+
+    // Act: fail until the breaker opens.
+    let mut opened = false;
+    for _ in 0..10 {
+        let (status, body) = app.get_json("/conversations?source=helpdesk").await;
+        assert_eq!(status, 502, "{body}");
+        if body["sources"][0]["error"]["code"] == "UPSTREAM_CIRCUIT_OPEN" {
+            opened = true;
+            break;
+        }
+    }
+    assert!(opened, "the breaker never opened");
+    let calls_when_open = app
+        .sandbox
+        .calls()
+        .iter()
+        .filter(|call| call.vendor == SimVendor::Udesk)
+        .count();
+    let (_, body) = app.get_json("/sources").await;
+    let udesk = &body["data"].as_array().unwrap()[2];
+    assert_eq!(udesk["name"], "helpdesk");
+    assert_eq!(udesk["breaker"]["state"], "open", "{udesk}");
+    let (status, body) = app.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 502);
+    assert_eq!(body["sources"][0]["status"], "error");
+    assert_eq!(body["sources"][0]["error"]["code"], "UPSTREAM_CIRCUIT_OPEN");
+    let calls_while_open = app
+        .sandbox
+        .calls()
+        .iter()
+        .filter(|call| call.vendor == SimVendor::Udesk)
+        .count();
+    assert_eq!(
+        calls_while_open, calls_when_open,
+        "an open breaker let a call through"
+    );
+
+    // The vendor recovers; after the open spell one probe closes the breaker.
+    app.sandbox.set_faults(SimVendor::Udesk, Faults::default());
+    let open_for = ResiliencePolicy::default().open_for;
+    tokio::time::sleep(open_for + Duration::from_millis(200)).await;
+    let (status, body) = app.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = app.get_json("/sources").await;
+    let udesk = &body["data"].as_array().unwrap()[2];
+    assert_eq!(udesk["breaker"]["state"], "closed", "{udesk}");
+    assert_eq!(udesk["breaker"]["opened"], 1, "{udesk}");
+}
+
+#[tokio::test]
+async fn the_retry_budget_caps_extra_calls_during_an_outage() {
+    // Arrange: a vendor answering every call with a 5xx, and a breaker that never opens, so
+    // only the retry budget limits retries.
+    let rig = Rig::start(10).await;
+    rig.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let policy = ResiliencePolicy {
+        failure_threshold: u32::MAX,
+        base_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+        ..ResiliencePolicy::default()
+    };
+    let upstream = Upstream::new(
+        "helpdesk".parse().unwrap(),
+        vendors::http_client().unwrap(),
+        Arc::new(SourceLimiter::new(limit(10_000, 10_000))),
+        Duration::from_secs(5),
+    )
+    .with_policy(&policy);
+    let url = format!("http://{}/udesk/api/v1/sessions/1/logs", rig.simulators);
+
+    // Act
+    let calls = 200;
+    for _ in 0..calls {
+        let ctx = CallContext::with_budget(Duration::from_secs(5));
+        let response = upstream
+            .send(&ctx, "messages", upstream.http().get(&url))
+            .await
+            .unwrap();
+        assert_eq!(response.status.as_u16(), 500);
+    }
+
+    // Assert: retries add about 10% plus the small reserve, never one per failure.
+    let made = rig.arrivals(SimVendor::Udesk).len();
+    let reserve = policy.min_retries_per_second as usize * policy.budget_window.as_secs() as usize;
+    eprintln!("outage: {calls} calls became {made} vendor calls (reserve {reserve})");
+    assert!(made > calls, "no call was retried");
+    assert!(
+        made <= calls + calls / 10 + reserve + 1,
+        "{made} vendor calls"
+    );
+}
