@@ -9,10 +9,12 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
+use tracing::Instrument;
 use url::Url;
 
 use super::VendorError;
 use crate::domain::SourceName;
+use crate::metrics;
 use crate::ratelimit::SourceLimiter;
 
 /// Header carrying the inbound request id to vendors.
@@ -138,10 +140,15 @@ impl Upstream {
         endpoint: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<UpstreamResponse, VendorError> {
+        let waiting = Instant::now();
         self.limiter
             .acquire(ctx.deadline)
             .await
-            .map_err(|retry_after| VendorError::QuotaExhausted { retry_after })?;
+            .map_err(|retry_after| {
+                metrics::limiter_rejected(self.source.as_str());
+                VendorError::QuotaExhausted { retry_after }
+            })?;
+        metrics::limiter_permit(self.source.as_str(), waiting.elapsed());
         let mut request = request;
         if let Some(id) = &ctx.request_id {
             request = request.header(REQUEST_ID_HEADER, id);
@@ -178,6 +185,8 @@ impl Upstream {
             return Err(VendorError::Timeout);
         }
         let started = Instant::now();
+        // A child of the inbound request's span; no URL: query strings may carry keys.
+        let span = tracing::info_span!("upstream", source = %self.source, endpoint);
         let outcome = tokio::time::timeout(limit, async {
             let mut response = request.timeout(limit).send().await?;
             let status = response.status();
@@ -189,8 +198,16 @@ impl Upstream {
                 body,
             })
         })
+        .instrument(span.clone())
         .await
         .unwrap_or(Err(VendorError::Timeout));
+        let _entered = span.enter();
+        metrics::upstream_call(
+            self.source.as_str(),
+            endpoint,
+            outcome_label(&outcome),
+            started.elapsed(),
+        );
         match &outcome {
             Ok(response) => tracing::debug!(
                 source = %self.source,
@@ -209,6 +226,23 @@ impl Upstream {
             ),
         }
         outcome
+    }
+}
+
+/// The `outcome` label of a vendor call: a status class or how it failed.
+fn outcome_label(outcome: &Result<UpstreamResponse, VendorError>) -> &'static str {
+    match outcome {
+        Ok(response) => match response.status.as_u16() {
+            200..=299 => "success",
+            429 => "throttled",
+            400..=499 => "client_error",
+            500..=599 => "server_error",
+            _ => "other_status",
+        },
+        Err(VendorError::Timeout) => "timeout",
+        Err(VendorError::Transport(_)) => "transport_error",
+        Err(VendorError::Decode(_)) => "bad_response",
+        Err(_) => "error",
     }
 }
 

@@ -9,5 +9,7 @@ mod errors;
 mod helpers;
 mod messages;
 mod openapi;
+mod ops;
 mod paging;
+mod secrets;
 mod sources;
