@@ -78,8 +78,8 @@ impl Aggregator {
     pub fn new(registry: VendorRegistry, cache_ttl: Duration) -> Self {
         Self {
             registry,
-            segments: Flights::new(cache_ttl),
-            messages: Flights::new(cache_ttl),
+            segments: Flights::new("segments", cache_ttl),
+            messages: Flights::new("messages", cache_ttl),
             health: Mutex::new(BTreeMap::new()),
         }
     }
@@ -262,6 +262,7 @@ impl Aggregator {
 /// Identical vendor reads in flight at once share one call; finished reads are kept for
 /// the TTL (a zero TTL keeps nothing, but still shares the flight).
 struct Flights<K, V> {
+    name: &'static str,
     cache: Cache<K, V>,
     keep: bool,
 }
@@ -271,7 +272,7 @@ where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn new(ttl: Duration) -> Self {
+    fn new(name: &'static str, ttl: Duration) -> Self {
         let builder = Cache::builder().max_capacity(CACHE_CAPACITY);
         let cache = if ttl.is_zero() {
             builder.build()
@@ -279,6 +280,7 @@ where
             builder.time_to_live(ttl).build()
         };
         Self {
+            name,
             cache,
             keep: !ttl.is_zero(),
         }
@@ -289,6 +291,7 @@ where
         key: K,
         load: impl std::future::Future<Output = Result<V, VendorError>>,
     ) -> Result<V, VendorError> {
+        crate::metrics::cache_lookup(self.name, self.cache.contains_key(&key));
         // Failures are never kept: the next request asks the vendor again.
         let outcome = self
             .cache

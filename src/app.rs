@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, header};
+use axum::http::{HeaderMap, HeaderName};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use secrecy::ExposeSecret;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::ServiceBuilder;
@@ -22,18 +21,18 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::aggregate::Aggregator;
-use crate::api;
+use crate::auth::{self, Authenticator};
 use crate::config::{Config, SourceConfig};
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
+use crate::guard::{self, Guard};
 use crate::vendors::{self, CallContext, VendorRegistry};
+use crate::{api, metrics};
 
 /// Header carrying the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Share of the request budget given to vendor calls; the rest is for merging and writing.
 const FAN_OUT_SHARE: f64 = 0.9;
-/// Paths answered without auth.
-const OPEN_PATHS: &[&str] = &["/healthz", "/readyz"];
 
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -48,8 +47,10 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Longest `since`..`until` range.
     pub max_range_days: u32,
-    /// SHA-256 of every accepted API key; empty: auth is off.
-    api_key_digests: Arc<Vec<[u8; 32]>>,
+    /// Who may call, and which paths are open.
+    pub auth: Arc<Authenticator>,
+    /// Inbound size, concurrency and per-consumer limits.
+    pub guard: Arc<Guard>,
     /// False until serving and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
 }
@@ -81,23 +82,22 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
             CursorKey::random()
         }
     };
-    if config.auth.api_keys.is_empty() {
-        tracing::warn!("No auth.api_keys configured: the API is open to anyone who can reach it.");
+    let auth = Authenticator::new(&config.auth);
+    if !auth.is_on() {
+        tracing::warn!(
+            "NO AUTH: auth.api_keys is empty, so the API is open to anyone who can reach it. \
+             Set auth.api_keys before exposing the gateway."
+        );
     }
+    metrics::install();
     let state = AppState {
         aggregator: Arc::new(Aggregator::new(registry, config.cache.ttl)),
         cursor: Arc::new(cursor),
         sources: Arc::new(config.sources.clone()),
         request_timeout: config.server.request_timeout,
         max_range_days: config.server.max_range_days,
-        api_key_digests: Arc::new(
-            config
-                .auth
-                .api_keys
-                .iter()
-                .map(|key| Sha256::digest(key.expose_secret().as_bytes()).into())
-                .collect(),
-        ),
+        auth: Arc::new(auth),
+        guard: Arc::new(Guard::new(&config.server)),
         ready: Arc::new(AtomicBool::new(false)),
     };
     Ok((router(state.clone()), state))
@@ -117,23 +117,43 @@ fn router(state: AppState) -> Router {
             method = %request.method(),
             path = %request.uri().path(),
             request_id,
+            consumer = tracing::field::Empty,
         )
     });
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .route(auth::METRICS_PATH, get(metrics::serve_metrics))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
             // Listed outermost first: the id exists before the span opens, and every
-            // answer, auth refusals and timeouts included, is traced and carries the id.
+            // answer, auth refusals and timeouts included, is traced, counted and carries
+            // the id. Cheap refusals (size, load) come before auth; the consumer's rate
+            // limit needs auth to name the consumer.
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(trace)
+                .layer(middleware::from_fn(metrics::track))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    guard::limit_size,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    guard::shed_load,
+                ))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     enforce_budget,
                 ))
-                .layer(middleware::from_fn_with_state(state.clone(), authenticate)),
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    guard::limit_consumer,
+                )),
         )
         .with_state(state)
 }
@@ -151,32 +171,6 @@ async fn enforce_budget(State(state): State<AppState>, request: Request, next: N
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
-    }
-}
-
-/// Checks `Authorization: Bearer <key>` when keys are configured. Probes stay open.
-async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.api_key_digests.is_empty() || OPEN_PATHS.contains(&request.uri().path()) {
-        return next.run(request).await;
-    }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|key| -> [u8; 32] { Sha256::digest(key.trim().as_bytes()).into() });
-    let accepted = presented.is_some_and(|digest| {
-        // Compare digests in constant time, against every key, so timing reveals nothing.
-        state
-            .api_key_digests
-            .iter()
-            .fold(0u8, |found, key| found | key.ct_eq(&digest).unwrap_u8())
-            == 1
-    });
-    if accepted {
-        next.run(request).await
-    } else {
-        ApiError::Unauthorized.into_response()
     }
 }
 

@@ -1,5 +1,5 @@
-//! The command line: `serve` (default; demo mode without a config), `sandbox`, `openapi`
-//! and `check-config`.
+//! The command line: `serve` (default; demo mode without a config), `sandbox`, `openapi`,
+//! `check-config` and `healthcheck`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -45,6 +45,17 @@ enum Command {
         /// The config file.
         #[arg(long, env = config::CONFIG_ENV)]
         config: PathBuf,
+    },
+    /// Probe a running gateway's /healthz (container health checks need no shell tools).
+    /// Exit 0 when it answers 200, 1 otherwise.
+    Healthcheck {
+        /// The URL to probe. Default: /healthz on loopback at the port of `GATEWAY_LISTEN`,
+        /// else 8080.
+        #[arg(long)]
+        url: Option<String>,
+        /// Address the gateway listens on (its port is probed on loopback).
+        #[arg(long, env = config::LISTEN_ENV)]
+        listen: Option<SocketAddr>,
     },
 }
 
@@ -131,7 +142,27 @@ pub async fn run() -> anyhow::Result<()> {
             write!(std::io::stdout().lock(), "{}", config.redacted_summary())?;
             Ok(())
         }
+        Command::Healthcheck { url, listen } => healthcheck(url, listen).await,
     }
+}
+
+async fn healthcheck(url: Option<String>, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let url = url.unwrap_or_else(|| {
+        let port = listen.map_or(8080, |addr| addr.port());
+        format!("http://127.0.0.1:{port}/healthz")
+    });
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .with_context(|| format!("{url} did not answer"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -29,6 +29,14 @@ pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(8);
 pub const DEFAULT_MAX_RANGE_DAYS: u32 = 92;
 /// Default lifetime of cached vendor pages.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Default longest request target (path and query) accepted.
+pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
+/// Default largest total size of request headers accepted.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Default number of requests served at once before new ones are shed.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Prefix of an API key given as its SHA-256 digest.
+pub const SHA256_KEY_PREFIX: &str = "sha256:";
 
 /// A configuration problem, naming the key it is about. Never contains a secret.
 #[derive(Debug, thiserror::Error)]
@@ -98,13 +106,57 @@ pub struct ServerConfig {
     /// `max_range_days`: longest `since`..`until` range of `GET /conversations`.
     /// Default 92.
     pub max_range_days: u32,
+    /// `max_uri_bytes`: longest request target (path and query); longer is a 414.
+    /// Default 8192.
+    pub max_uri_bytes: usize,
+    /// `max_header_bytes`: largest total size of the request headers; larger is a 431.
+    /// Default 16384.
+    pub max_header_bytes: usize,
+    /// `max_concurrent_requests`: requests served at once; more are shed with a 503 and
+    /// `Retry-After` instead of queueing. Probes and `/metrics` are never shed. Default 512.
+    pub max_concurrent_requests: usize,
+    /// `consumer_rate_limit`: `{ per_second, burst }` each consumer (API key, or client IP
+    /// when auth is off) may send; more is a 429 with `Retry-After`. Default: no limit.
+    pub consumer_rate_limit: Option<RateLimit>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_range_days: DEFAULT_MAX_RANGE_DAYS,
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            consumer_rate_limit: None,
+        }
+    }
 }
 
 /// `[auth]`: who may call the gateway.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuthConfig {
-    /// `api_keys`: bearer keys consumers send. Empty: the API is open (warned at start).
+    /// `api_keys`: bearer keys consumers send, each as plain text or as `sha256:<hex>` (the
+    /// SHA-256 of the key, so the file need not hold it). Empty: the API is open (warned at
+    /// start).
     pub api_keys: Vec<SecretString>,
+    /// `public_docs`: `/docs` and `/openapi.json` need no key. Default true: they describe
+    /// the API, not its data.
+    pub public_docs: bool,
+    /// `public_metrics`: `/metrics` needs no key. Default false: it shows source names and
+    /// traffic; Prometheus can send a bearer key.
+    pub public_metrics: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: Vec::new(),
+            public_docs: true,
+            public_metrics: false,
+        }
+    }
 }
 
 /// `[cursor]`: page tokens.
@@ -276,6 +328,10 @@ struct RawServer {
     listen: Option<String>,
     request_timeout_ms: Option<u64>,
     max_range_days: Option<u32>,
+    max_uri_bytes: Option<usize>,
+    max_header_bytes: Option<usize>,
+    max_concurrent_requests: Option<usize>,
+    consumer_rate_limit: Option<RawRateLimit>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +339,8 @@ struct RawServer {
 struct RawAuth {
     #[serde(default)]
     api_keys: Vec<String>,
+    public_docs: Option<bool>,
+    public_metrics: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -386,6 +444,20 @@ impl Config {
             self.rate_limit.store,
             self.cache.ttl.as_millis(),
         );
+        out.push_str(&format!(
+            "public docs = {}, public metrics = {}\nmax_uri_bytes = {}, max_header_bytes = {}, max_concurrent_requests = {}, consumer_rate_limit = {}\n",
+            self.auth.public_docs,
+            self.auth.public_metrics,
+            self.server.max_uri_bytes,
+            self.server.max_header_bytes,
+            self.server.max_concurrent_requests,
+            self.server
+                .consumer_rate_limit
+                .map_or("none".to_owned(), |limit| format!(
+                    "{}/s burst {}",
+                    limit.per_second, limit.burst
+                )),
+        ));
         for source in &self.sources {
             out.push_str(&format!(
                 "source {} vendor={} base_url={} timeout_ms={} timezone={} rate={}/s burst={} credentials=[redacted]\n",
@@ -543,8 +615,47 @@ impl RawConfig {
                     "must not be empty",
                 ));
             }
+            if let Some(hex_digest) = key.strip_prefix(SHA256_KEY_PREFIX) {
+                if hex_digest.len() != 64 || hex::decode(hex_digest).is_err() {
+                    return Err(invalid(
+                        format!("auth.api_keys[{index}]"),
+                        "a `sha256:` key must be followed by 64 hex digits",
+                    ));
+                }
+            }
             api_keys.push(SecretString::from(key));
         }
+        let max_uri_bytes = within(
+            self.server.max_uri_bytes,
+            "server.max_uri_bytes",
+            DEFAULT_MAX_URI_BYTES,
+            256..=1024 * 1024,
+        )?;
+        let max_header_bytes = within(
+            self.server.max_header_bytes,
+            "server.max_header_bytes",
+            DEFAULT_MAX_HEADER_BYTES,
+            1024..=1024 * 1024,
+        )?;
+        let max_concurrent_requests = within(
+            self.server.max_concurrent_requests,
+            "server.max_concurrent_requests",
+            DEFAULT_MAX_CONCURRENT_REQUESTS,
+            1..=100_000,
+        )?;
+        let consumer_rate_limit = self
+            .server
+            .consumer_rate_limit
+            .map(|raw| {
+                if raw.tier.is_some() {
+                    return Err(invalid(
+                        "server.consumer_rate_limit.tier",
+                        "is not supported here; give `per_second` and `burst`",
+                    ));
+                }
+                rate_limit(Some(raw), VendorKind::Gptbots, "server.consumer_rate_limit")
+            })
+            .transpose()?;
         let secret = match self.cursor.secret {
             Some(secret) if secret.len() < 16 => {
                 return Err(invalid("cursor.secret", "must be at least 16 characters"));
@@ -589,8 +700,16 @@ impl RawConfig {
                 listen,
                 request_timeout,
                 max_range_days,
+                max_uri_bytes,
+                max_header_bytes,
+                max_concurrent_requests,
+                consumer_rate_limit,
             },
-            auth: AuthConfig { api_keys },
+            auth: AuthConfig {
+                api_keys,
+                public_docs: self.auth.public_docs.unwrap_or(true),
+                public_metrics: self.auth.public_metrics.unwrap_or(false),
+            },
             cursor: CursorConfig { secret },
             rate_limit: RateLimitStoreConfig {
                 store,
@@ -740,6 +859,23 @@ impl RawSource {
     }
 }
 
+/// `value` when within `range`, `default` when absent; otherwise an error naming `key`.
+fn within(
+    value: Option<usize>,
+    key: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(value) if range.contains(&value) => Ok(value),
+        Some(_) => Err(invalid(
+            key,
+            format!("must be between {} and {}", range.start(), range.end()),
+        )),
+    }
+}
+
 fn rate_limit(
     raw: Option<RawRateLimit>,
     vendor: VendorKind,
@@ -868,6 +1004,31 @@ api_key = "${JIJYUN_API_KEY}"
             ),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn parse_reads_and_checks_the_operations_keys() {
+        let digest = "ab".repeat(32);
+        let config = Config::parse(
+            &format!(
+                "[server]\nmax_concurrent_requests = 8\nconsumer_rate_limit = {{ per_second = 2, burst = 4 }}\n[auth]\napi_keys = [\"plain\", \"sha256:{digest}\"]\npublic_metrics = true\n"
+            ),
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.server.max_concurrent_requests, 8);
+        assert_eq!(config.server.max_uri_bytes, DEFAULT_MAX_URI_BYTES);
+        assert_eq!(config.server.consumer_rate_limit.unwrap().burst.get(), 4);
+        assert!(config.auth.public_metrics && config.auth.public_docs);
+        assert_eq!(config.auth.api_keys.len(), 2);
+
+        let bad_digest = error_of("[auth]\napi_keys = [\"ok\", \"sha256:abc\"]\n");
+        assert!(bad_digest.contains("auth.api_keys[1]"), "{bad_digest}");
+        assert!(!bad_digest.contains("abc"), "{bad_digest}");
+        let zero = error_of("[server]\nmax_concurrent_requests = 0\n");
+        assert!(zero.contains("server.max_concurrent_requests"), "{zero}");
+        let tier = error_of("[server]\nconsumer_rate_limit = { tier = \"low\" }\n");
+        assert!(tier.contains("server.consumer_rate_limit.tier"), "{tier}");
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub fn config(
             listen,
             request_timeout: config::DEFAULT_REQUEST_TIMEOUT,
             max_range_days: config::DEFAULT_MAX_RANGE_DAYS,
+            ..ServerConfig::default()
         },
         auth: AuthConfig::default(),
         cursor: CursorConfig::default(),

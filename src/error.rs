@@ -86,6 +86,18 @@ pub enum ApiError {
     /// The gateway is at its concurrency limit.
     #[error("the gateway is overloaded; retry shortly")]
     Overloaded,
+    /// The consumer sent more requests than its inbound rate allows.
+    #[error("too many requests from this consumer; retry after the Retry-After delay")]
+    ConsumerRateLimited {
+        /// When the next request will be accepted.
+        retry_after: Duration,
+    },
+    /// The request target is longer than `server.max_uri_bytes`.
+    #[error("the request URI is longer than {0} bytes")]
+    UriTooLong(usize),
+    /// The request headers together exceed `server.max_header_bytes`.
+    #[error("the request headers are larger than {0} bytes")]
+    HeadersTooLarge(usize),
     /// A bug. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -137,6 +149,9 @@ impl ApiError {
             Self::AllSourcesFailed { status, .. } => *status,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ConsumerRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -166,6 +181,9 @@ impl ApiError {
             },
             Self::Timeout => "REQUEST_TIMEOUT",
             Self::Overloaded => "OVERLOADED",
+            Self::ConsumerRateLimited { .. } => "CONSUMER_RATE_LIMITED",
+            Self::UriTooLong(_) => "URI_TOO_LONG",
+            Self::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -178,6 +196,7 @@ impl ApiError {
                 _ => None,
             }),
             Self::Overloaded => Some(Duration::from_secs(1)),
+            Self::ConsumerRateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -255,6 +274,8 @@ fn title_for(status: StatusCode) -> &'static str {
         401 => "Unauthorized",
         404 => "Not found",
         405 => "Method not allowed",
+        414 => "URI too long",
+        431 => "Request header fields too large",
         429 => "Too many requests",
         502 => "Bad gateway",
         503 => "Service unavailable",

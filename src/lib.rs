@@ -5,12 +5,15 @@
 pub mod aggregate;
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod cursor;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod guard;
+pub mod metrics;
 pub mod ratelimit;
 pub mod sandbox;
 pub mod telemetry;

@@ -10,11 +10,13 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
+use tracing::Instrument;
 use url::Url;
 
 use super::VendorError;
 use super::resilience::{Breaker, ResiliencePolicy, Retries};
 use crate::domain::SourceName;
+use crate::metrics;
 use crate::ratelimit::{Denied, SourceLimiter};
 
 /// Header carrying the inbound request id to vendors.
@@ -187,6 +189,11 @@ impl Upstream {
         &self.resilience
     }
 
+    fn report_breaker(&self) {
+        let state = self.resilience.breaker.snapshot().state.as_str();
+        metrics::breaker_state(self.source.as_str(), state);
+    }
+
     /// Sends one vendor API read. Refused at once while the source's breaker is open; takes
     /// a permit from its quota (waiting, also for a vendor cool-down, only within the
     /// budget), then sends under the tighter of the source's timeout and what is left of
@@ -216,15 +223,20 @@ impl Upstream {
                 .breaker
                 .admit()
                 .map_err(|retry_after| VendorError::CircuitOpen { retry_after })?;
+            let waiting = Instant::now();
             self.limiter
                 .acquire(ctx.deadline)
                 .await
                 .map_err(|denied| match denied {
-                    Denied::Quota(retry_after) => VendorError::QuotaExhausted { retry_after },
+                    Denied::Quota(retry_after) => {
+                        metrics::limiter_rejected(self.source.as_str());
+                        VendorError::QuotaExhausted { retry_after }
+                    }
                     Denied::CoolDown(wait) => VendorError::RateLimited {
                         retry_after: Some(wait),
                     },
                 })?;
+            metrics::limiter_permit(self.source.as_str(), waiting.elapsed());
             // A body that cannot be copied (none of ours) is sent once.
             let spare = request.try_clone();
             let outcome = self.execute(ctx, endpoint, request).await;
@@ -232,11 +244,13 @@ impl Upstream {
             let at_least = match verdict {
                 Verdict::Answered => {
                     admission.success();
+                    self.report_breaker();
                     return outcome;
                 }
                 Verdict::Throttled(wait) => {
                     // The vendor answered: it is alive, only busy.
                     admission.success();
+                    self.report_breaker();
                     self.limiter.cool_down(wait).await;
                     tracing::info!(
                         source = %self.source,
@@ -248,6 +262,7 @@ impl Upstream {
                 }
                 Verdict::Failed => {
                     admission.failure();
+                    self.report_breaker();
                     Duration::ZERO
                 }
             };
@@ -326,6 +341,8 @@ impl Upstream {
             return Err(VendorError::Timeout);
         }
         let started = Instant::now();
+        // A child of the inbound request's span; no URL: query strings may carry keys.
+        let span = tracing::info_span!("upstream", source = %self.source, endpoint);
         let outcome = tokio::time::timeout(limit, async {
             let mut response = request.timeout(limit).send().await?;
             let status = response.status();
@@ -337,8 +354,16 @@ impl Upstream {
                 body,
             })
         })
+        .instrument(span.clone())
         .await
         .unwrap_or(Err(VendorError::Timeout));
+        let _entered = span.enter();
+        metrics::upstream_call(
+            self.source.as_str(),
+            endpoint,
+            outcome_label(&outcome),
+            started.elapsed(),
+        );
         match &outcome {
             Ok(response) => tracing::debug!(
                 source = %self.source,
@@ -357,6 +382,23 @@ impl Upstream {
             ),
         }
         outcome
+    }
+}
+
+/// The `outcome` label of a vendor call: a status class or how it failed.
+fn outcome_label(outcome: &Result<UpstreamResponse, VendorError>) -> &'static str {
+    match outcome {
+        Ok(response) => match response.status.as_u16() {
+            200..=299 => "success",
+            429 => "throttled",
+            400..=499 => "client_error",
+            500..=599 => "server_error",
+            _ => "other_status",
+        },
+        Err(VendorError::Timeout) => "timeout",
+        Err(VendorError::Transport(_)) => "transport_error",
+        Err(VendorError::Decode(_)) => "bad_response",
+        Err(_) => "error",
     }
 }
 

@@ -9,6 +9,8 @@ mod errors;
 mod helpers;
 mod messages;
 mod openapi;
+mod ops;
 mod paging;
 mod quotas;
+mod secrets;
 mod sources;
