@@ -214,28 +214,41 @@ fn load_paths(rig: &Rig) -> Vec<String> {
 
 /// `clients` concurrent clients cycle through `paths` on the gateways for `length`;
 /// returns how many answers had each status.
+/// Drives `clients` concurrent loops of GETs over `paths` for at least `length`, then until
+/// `enough()` says the load has reached every quota (at most 30 s more, so a slow, shared
+/// machine lengthens the run instead of failing it).
 async fn drive(
     gateways: Vec<Arc<Gateway>>,
     paths: Vec<String>,
     clients: usize,
     length: Duration,
+    enough: impl Fn() -> bool,
 ) -> BTreeMap<u16, usize> {
     let paths = Arc::new(paths);
-    let until = Instant::now() + length;
-    let tasks = (0..clients).map(|client| {
-        let gateway = gateways[client % gateways.len()].clone();
-        let paths = paths.clone();
-        tokio::spawn(async move {
-            let mut statuses = BTreeMap::new();
-            let mut next = client;
-            while Instant::now() < until {
-                let status = gateway.get(&paths[next % paths.len()]).await.status();
-                *statuses.entry(status.as_u16()).or_insert(0) += 1;
-                next += 1;
-            }
-            statuses
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let gateway = gateways[client % gateways.len()].clone();
+            let paths = paths.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut statuses = BTreeMap::new();
+                let mut next = client;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let status = gateway.get(&paths[next % paths.len()]).await.status();
+                    *statuses.entry(status.as_u16()).or_insert(0) += 1;
+                    next += 1;
+                }
+                statuses
+            })
         })
-    });
+        .collect();
+    tokio::time::sleep(length).await;
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while !enough() && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut total = BTreeMap::new();
     for task in futures::future::join_all(tasks).await {
         for (status, count) in task.unwrap() {
@@ -243,6 +256,13 @@ async fn drive(
         }
     }
     total
+}
+
+/// Whether every simulated vendor has received at least `calls` calls.
+fn every_vendor_reached(rig: &Rig, calls: usize) -> bool {
+    SimVendor::ALL
+        .into_iter()
+        .all(|vendor| rig.arrivals(vendor).len() >= calls)
 }
 
 /// Asserts that no window of the arrivals holds more than `burst + per_second × t` calls
@@ -304,7 +324,10 @@ async fn no_source_gets_more_than_its_quota_under_far_more_load() {
 
     // Act
     let length = Duration::from_secs(4);
-    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 24, length).await;
+    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 24, length, || {
+        every_vendor_reached(&rig, 10)
+    })
+    .await;
 
     // Assert
     eprintln!("one gateway, 24 clients for {length:?}: answers by status {statuses:?}");
@@ -339,7 +362,10 @@ async fn two_gateways_sharing_redis_stay_within_one_quota() {
 
     // Act
     let length = Duration::from_secs(4);
-    let statuses = drive(gateways.clone(), load_paths(&rig), 24, length).await;
+    let statuses = drive(gateways.clone(), load_paths(&rig), 24, length, || {
+        every_vendor_reached(&rig, 10)
+    })
+    .await;
 
     // Assert
     eprintln!("two gateways on Redis, 24 clients for {length:?}: answers by status {statuses:?}");
@@ -374,7 +400,10 @@ async fn without_redis_each_gateway_falls_back_to_its_share_of_the_quota() {
 
     // Act
     let length = Duration::from_secs(3);
-    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 16, length).await;
+    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 16, length, || {
+        every_vendor_reached(&rig, 3)
+    })
+    .await;
 
     // Assert: it still serves, within half the quota.
     eprintln!("Redis down, 16 clients for {length:?}: answers by status {statuses:?}");
