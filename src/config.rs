@@ -27,6 +27,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(8);
 /// Default longest `since`..`until` range a client may ask for.
 pub const DEFAULT_MAX_RANGE_DAYS: u32 = 92;
+/// Default number of replicas sharing a Redis quota (each falls back to this share).
+pub const DEFAULT_REPLICAS: u32 = 2;
 /// Default lifetime of cached vendor pages.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Default longest request target (path and query) accepted.
@@ -426,7 +428,7 @@ impl Config {
     /// A summary with every secret redacted, for `check-config`.
     pub fn redacted_summary(&self) -> String {
         let mut out = format!(
-            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?}\ncache ttl_ms = {}\n",
+            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?} (replicas sharing it: {})\ncache ttl_ms = {}\n",
             self.server.listen,
             self.server.request_timeout.as_millis(),
             self.server.max_range_days,
@@ -442,6 +444,7 @@ impl Config {
                 "random per process"
             },
             self.rate_limit.store,
+            self.rate_limit.replicas.map_or(DEFAULT_REPLICAS, NonZeroU32::get),
             self.cache.ttl.as_millis(),
         );
         out.push_str(&format!(

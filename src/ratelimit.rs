@@ -19,7 +19,6 @@ mod redis;
 pub use self::redis::RedisQuotas;
 
 /// Replicas assumed sharing a Redis quota when `rate_limit.replicas` is not set.
-const DEFAULT_REPLICAS: u32 = 2;
 
 /// A source's quota: a steady rate and the burst it may spend at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +62,7 @@ impl QuotaStore {
                 redis: Arc::new(RedisQuotas::new(url)?),
                 replicas: config
                     .replicas
-                    .unwrap_or(NonZeroU32::new(DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN)),
+                    .unwrap_or(NonZeroU32::new(crate::config::DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN)),
             }),
             (RateLimitStore::Redis, None) => {
                 anyhow::bail!("rate_limit.redis_url is required when store = \"redis\"")
