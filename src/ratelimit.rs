@@ -18,8 +18,6 @@ mod redis;
 
 pub use self::redis::RedisQuotas;
 
-/// Replicas assumed sharing a Redis quota when `rate_limit.replicas` is not set.
-
 /// A source's quota: a steady rate and the burst it may spend at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
