@@ -13,6 +13,8 @@ use crate::vendors::{
 };
 
 mod client;
+#[doc(hidden)]
+pub(super) mod fuzz;
 mod model;
 #[cfg(test)]
 mod tests;

@@ -1000,3 +1000,30 @@ async fn errors_never_carry_the_app_secret_or_the_token() {
         }
     }
 }
+
+// ---- found while writing the fuzz targets ----
+
+#[tokio::test]
+async fn a_token_with_an_absurd_expire_is_used_not_a_panic() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(token_answer("forever", u64::MAX))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST_PATH))
+        .and(header("authorization", "Bearer forever"))
+        .respond_with(json_body(LIST_JSON))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let adapter = adapter(&server);
+    for _ in 0..2 {
+        adapter
+            .list_conversations(&ctx(), &query(), None)
+            .await
+            .unwrap();
+    }
+}
