@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools the test suite drives, where missing, and writes their locations to
 # target/test-tools/env.sh:
-#   - openapi-spec-validator (PyPI), in a virtualenv under target/test-tools/venv;
+#   - openapi-spec-validator and schemathesis (PyPI), in a virtualenv under
+#     target/test-tools/venv;
 #   - Chromium (Debian's package) for the Swagger UI test;
 #   - redis-server (Debian's package) for the shared-quota tests, which start their own
 #     servers on free loopback ports.
@@ -24,10 +25,21 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# A virtualenv copied from another checkout still points there: make this tree's own.
+if [ -x "$tools/venv/bin/python" ] \
+  && [ "$("$tools/venv/bin/python" -c 'import sys; print(sys.prefix)')" != "$PWD/$tools/venv" ]; then
+  rm -rf "$tools/venv"
+fi
+
 if [ ! -x "$tools/venv/bin/openapi-spec-validator" ]; then
   echo "test tools: installing openapi-spec-validator into $tools/venv" >&2
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'openapi-spec-validator>=0.7,<0.9'
+fi
+
+if [ ! -x "$tools/venv/bin/schemathesis" ]; then
+  echo "test tools: installing schemathesis into $tools/venv" >&2
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.1,<5'
 fi
 
 chromium_bin=$(command -v chromium || command -v chromium-browser || true)
@@ -48,4 +60,5 @@ cat > "$tools/env.sh" <<ENV
 export OPENAPI_SPEC_VALIDATOR="$PWD/$tools/venv/bin/openapi-spec-validator"
 export CHROMIUM="$chromium_bin"
 export REDIS_SERVER="$redis_bin"
+export SCHEMATHESIS="$PWD/$tools/venv/bin/schemathesis"
 ENV

@@ -51,7 +51,7 @@ struct MessagesToken {
     path = "/conversations/{id}/messages",
     tag = "conversations",
     params(
-        ("id" = String, Path, description = "Conversation id `<source>:<native id>`, as one path segment (percent-encode `/`, `?`, `#` and `%`)."),
+        ("id" = String, Path, description = "Conversation id `<source>:<native id>`, as one path segment (percent-encode `/`, `?`, `#` and `%`).", pattern = r"^[a-z0-9-]{1,64}:[^\x00-\x1f\x7f-\x9f]{1,64}$"),
         ListMessagesQuery,
     ),
     responses(

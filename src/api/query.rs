@@ -63,8 +63,24 @@ impl QueryParams {
         items
     }
 
+    /// Refuses `name` given with an empty value, where an empty value is no value of its type.
+    fn refuse_empty(&self, name: &str, expected: &str) -> Result<(), ApiError> {
+        if self
+            .values
+            .get(name)
+            .is_some_and(|values| values.iter().any(|value| value.trim().is_empty()))
+        {
+            return Err(ApiError::InvalidParameter {
+                name: name.to_owned(),
+                message: format!("must be {expected}, got an empty value"),
+            });
+        }
+        Ok(())
+    }
+
     /// `page_size` in `1..=max`, or `default`.
     pub fn page_size(&self, default: usize, max: usize) -> Result<usize, ApiError> {
+        self.refuse_empty("page_size", &format!("a whole number from 1 to {max}"))?;
         let Some(raw) = self.single("page_size")? else {
             return Ok(default);
         };
@@ -82,6 +98,7 @@ impl QueryParams {
 
     /// An RFC 3339 time with offset.
     pub fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.refuse_empty(name, "an RFC 3339 time with offset")?;
         let Some(raw) = self.single(name)? else {
             return Ok(None);
         };
@@ -98,6 +115,7 @@ impl QueryParams {
 
     /// Whether `include=vendor_data` was given (any other `include` value is refused).
     pub fn include_vendor_data(&self) -> Result<bool, ApiError> {
+        self.refuse_empty("include", "`vendor_data`")?;
         let mut wanted = false;
         for item in self.list("include") {
             if item != "vendor_data" {
@@ -153,6 +171,27 @@ mod tests {
         }
         let params = QueryParams::parse(Some("page_size=100"), KNOWN).unwrap();
         assert_eq!(params.page_size(20, 100).unwrap(), 100);
+    }
+
+    #[test]
+    fn empty_times_sizes_and_includes_are_refused_not_defaulted() {
+        for (query, name) in [
+            ("until=", "until"),
+            ("page_size=", "page_size"),
+            ("include=", "include"),
+        ] {
+            let params =
+                QueryParams::parse(Some(query), &["until", "page_size", "include"]).unwrap();
+            let err = match name {
+                "until" => params.time(name).unwrap_err(),
+                "page_size" => params.page_size(20, 100).unwrap_err(),
+                _ => params.include_vendor_data().unwrap_err(),
+            };
+            assert!(
+                matches!(&err, ApiError::InvalidParameter { name: got, .. } if got == name),
+                "{query}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::domain::{Conversation, Message, SourceName, VendorKind};
 use crate::ratelimit::QuotaStore;
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod resilience;
 pub mod time;

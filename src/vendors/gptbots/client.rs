@@ -108,7 +108,9 @@ impl GptbotsClient {
 
 /// Reads an answer: the bare payload on success, `{code, message}` on failure. The failure
 /// body may come with HTTP 200 or an error status (../shared/vendors/gptbots.md §5).
-fn read<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<Option<T>, VendorError> {
+pub(super) fn read<T: DeserializeOwned>(
+    response: &UpstreamResponse,
+) -> Result<Option<T>, VendorError> {
     let body = serde_json::from_slice::<Value>(&response.body).ok();
     if let Some(code) = body.as_ref().and_then(failure_code) {
         return if code == BEYOND_DATA {

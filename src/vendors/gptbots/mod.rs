@@ -2,6 +2,8 @@
 //! Mapping calls only; HTTP lives in `client`, the wire format in `model`.
 
 mod client;
+#[doc(hidden)]
+pub(super) mod fuzz;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -70,6 +72,13 @@ impl VendorAdapter for GptbotsAdapter {
                 .filter(|page| *page > 1)
                 .ok_or_else(|| VendorError::Decode("not a GPTBots page cursor".to_owned()))?,
         };
+        // An empty window holds nothing; GPTBots would refuse its reversed bounds.
+        if query.until <= query.since {
+            return Ok(ConversationBatch {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
         let params = ListParams {
             conversation_type: &self.conversation_type,
             start_ms: query.since.timestamp_millis(),

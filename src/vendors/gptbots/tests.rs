@@ -763,3 +763,26 @@ async fn list_messages_keeps_the_key_out_of_transport_errors() {
     assert!(matches!(err, VendorError::Transport(_)), "{err:?}");
     assert_no_secret(&err);
 }
+
+// ---- found by the conformance run ----
+
+#[tokio::test]
+async fn an_empty_window_lists_nothing_without_calling_the_vendor() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let query = ConversationQuery {
+        until: query().since,
+        ..query()
+    };
+
+    let batch = adapter(&server, Duration::from_secs(5))
+        .list_conversations(&ctx(), &query, None)
+        .await
+        .unwrap();
+
+    assert!(batch.items.is_empty() && batch.next_cursor.is_none());
+}

@@ -54,7 +54,7 @@ impl JijyunClient {
 
 /// Reads an answer. HTTP statuses carry the account-level failures (401 key, 402 balance,
 /// 429 throttle: ../shared/vendors/jijyun.md §4–5); `Code` carries the business ones.
-fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, VendorError> {
+pub(super) fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, VendorError> {
     match response.status {
         StatusCode::UNAUTHORIZED => return Err(VendorError::Unauthorized),
         StatusCode::PAYMENT_REQUIRED => {

@@ -2,6 +2,8 @@
 //! record. Mapping calls only; HTTP lives in `client`, the wire format in `model`.
 
 mod client;
+#[doc(hidden)]
+pub(super) mod fuzz;
 mod model;
 #[cfg(test)]
 mod tests;

@@ -270,35 +270,46 @@ impl MegaviewClient {
         let request = self.upstream.http().post(self.url(TOKEN_PATH)).json(&body);
         drop(body);
         let response = self.upstream.send(ctx, "token", request).await?;
-        match response.status {
-            StatusCode::TOO_MANY_REQUESTS => {
-                return Err(VendorError::RateLimited {
-                    retry_after: response.retry_after(),
-                });
-            }
-            status if status.is_server_error() => return Err(VendorError::Status(status.as_u16())),
-            _ => {}
-        }
-        let unreadable =
-            || VendorError::Decode("token answer is not the documented envelope".to_owned());
-        let envelope: Envelope =
-            serde_json::from_slice(&response.body).map_err(|_| unreadable())?;
-        if envelope.code != Some(0) || !response.status.is_success() {
-            // The token endpoint only fails for bad app credentials or a disabled app.
-            return Err(VendorError::Unauthorized);
-        }
-        let data: TokenData = envelope
-            .data
-            .and_then(|data| serde_json::from_value(data).ok())
-            .ok_or_else(unreadable)?;
-        if data.app_access_token.is_empty() {
-            return Err(unreadable());
-        }
-        // Without `expire` the token is used for this call only, rather than guessing a
-        // lifetime (`../shared/vendors/megaview.md` §2: honour `expire`).
-        let lifetime = Duration::from_secs(data.expire.unwrap_or(0));
-        Ok((SecretString::from(data.app_access_token), lifetime))
+        read_token(&response)
     }
+}
+
+/// Longest token lifetime believed. A larger `expire` is read as this much, so the refresh
+/// time always fits the clock.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Reads the token endpoint's answer: the token and its lifetime. Its errors never quote the
+/// answer: it may hold a token.
+pub(super) fn read_token(
+    response: &UpstreamResponse,
+) -> Result<(SecretString, Duration), VendorError> {
+    match response.status {
+        StatusCode::TOO_MANY_REQUESTS => {
+            return Err(VendorError::RateLimited {
+                retry_after: response.retry_after(),
+            });
+        }
+        status if status.is_server_error() => return Err(VendorError::Status(status.as_u16())),
+        _ => {}
+    }
+    let unreadable =
+        || VendorError::Decode("token answer is not the documented envelope".to_owned());
+    let envelope: Envelope = serde_json::from_slice(&response.body).map_err(|_| unreadable())?;
+    if envelope.code != Some(0) || !response.status.is_success() {
+        // The token endpoint only fails for bad app credentials or a disabled app.
+        return Err(VendorError::Unauthorized);
+    }
+    let data: TokenData = envelope
+        .data
+        .and_then(|data| serde_json::from_value(data).ok())
+        .ok_or_else(unreadable)?;
+    if data.app_access_token.is_empty() {
+        return Err(unreadable());
+    }
+    // Without `expire` the token is used for this call only, rather than guessing a
+    // lifetime (`../shared/vendors/megaview.md` §2: honour `expire`).
+    let lifetime = Duration::from_secs(data.expire.unwrap_or(0)).min(MAX_TOKEN_LIFETIME);
+    Ok((SecretString::from(data.app_access_token), lifetime))
 }
 
 /// When to refresh a token living `lifetime`: five minutes early, or at half-life.
@@ -311,7 +322,7 @@ pub(super) fn refresh_after(lifetime: Duration) -> Duration {
 }
 
 /// A business call that failed, and whether it was the bearer token the vendor refused.
-struct Failure {
+pub(super) struct Failure {
     error: VendorError,
     token_refused: bool,
 }
@@ -326,7 +337,7 @@ impl From<VendorError> for Failure {
 }
 
 /// Reads a business call's answer: `data` on `code == 0`, the mapped error otherwise.
-fn read_envelope(response: &UpstreamResponse) -> Result<Value, Failure> {
+pub(super) fn read_envelope(response: &UpstreamResponse) -> Result<Value, Failure> {
     let status = response.status;
     match status {
         StatusCode::TOO_MANY_REQUESTS => {
@@ -374,7 +385,9 @@ fn names_the_access_token(msg: &str) -> bool {
     msg.contains("token") && !msg.contains("page_token") && !msg.contains("page token")
 }
 
-fn decode<T: DeserializeOwned>(outcome: Result<Value, Failure>) -> Result<T, VendorError> {
+pub(super) fn decode<T: DeserializeOwned>(
+    outcome: Result<Value, Failure>,
+) -> Result<T, VendorError> {
     let data = outcome.map_err(|failure| failure.error)?;
     serde_json::from_value(data).map_err(|err| VendorError::Decode(err.to_string()))
 }

@@ -13,12 +13,17 @@ use crate::vendors::{
 };
 
 mod client;
+#[doc(hidden)]
+pub(super) mod fuzz;
 mod model;
 #[cfg(test)]
 mod tests;
 
 /// Longest `begin_time`..`end_time` range the list endpoint accepts (seed 000).
 const MAX_WINDOW_DAYS: i64 = 7;
+/// Business codes of a `deal_id` / `open_user_id` filter naming nothing (seed 000).
+const UNKNOWN_DEAL: &str = "401201";
+const UNKNOWN_USER: &str = "400164";
 
 /// One Megaview app (`app_key`/`app_secret`).
 pub(super) struct MegaviewAdapter {
@@ -104,7 +109,20 @@ impl VendorAdapter for MegaviewAdapter {
             deal_id,
             query.agent_id.as_deref(),
         );
-        let page = self.client.list_conversations(ctx, &body).await?;
+        let page = match self.client.list_conversations(ctx, &body).await {
+            // A filter naming a deal or user Megaview does not know matches nothing: that is
+            // an empty answer, not a failing source.
+            Err(VendorError::Rejected { code })
+                if (code == UNKNOWN_DEAL && deal_id.is_some())
+                    || (code == UNKNOWN_USER && query.agent_id.is_some()) =>
+            {
+                return Ok(ConversationBatch {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            page => page?,
+        };
         let next_cursor = page.next_cursor()?;
         let items = page
             .conversations

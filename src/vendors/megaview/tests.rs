@@ -1043,3 +1043,61 @@ async fn errors_never_carry_the_app_secret_or_the_token() {
         }
     }
 }
+
+// ---- found while writing the fuzz targets ----
+
+#[tokio::test]
+async fn a_token_with_an_absurd_expire_is_used_not_a_panic() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(token_answer("forever", u64::MAX))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST_PATH))
+        .and(header("authorization", "Bearer forever"))
+        .respond_with(json_body(LIST_JSON))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let adapter = adapter(&server);
+    for _ in 0..2 {
+        adapter
+            .list_conversations(&ctx(), &query(), None)
+            .await
+            .unwrap();
+    }
+}
+
+// ---- found by the conformance run ----
+
+#[tokio::test]
+async fn a_filter_naming_an_unknown_deal_or_user_lists_nothing() {
+    for (code, customer_id, agent_id) in [
+        (401_201, Some("424242"), None),
+        (400_164, None, Some("ou_nobody")),
+    ] {
+        let server = MockServer::start().await;
+        mount_token(&server, 1).await;
+        Mock::given(method("POST"))
+            .and(path(LIST_PATH))
+            .respond_with(envelope_error(400, code, "does not exist"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let query = ConversationQuery {
+            customer_id: customer_id.map(str::to_owned),
+            agent_id: agent_id.map(str::to_owned),
+            ..query()
+        };
+
+        let batch = adapter(&server)
+            .list_conversations(&ctx(), &query, None)
+            .await
+            .unwrap();
+
+        assert!(batch.items.is_empty() && batch.next_cursor.is_none());
+    }
+}

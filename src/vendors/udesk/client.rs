@@ -133,7 +133,7 @@ pub(super) fn sign(
 }
 
 /// Reads an answer: non-2xx by its status, then the envelope, whose `code` must be 200.
-fn read_page(response: UpstreamResponse) -> Result<Page, VendorError> {
+pub(super) fn read_page(response: UpstreamResponse) -> Result<Page, VendorError> {
     if !response.status.is_success() {
         return Err(response.status_error());
     }

@@ -1,6 +1,8 @@
 //! Udesk KM robot: sessions become conversations and session logs messages (mapping only).
 
 mod client;
+#[doc(hidden)]
+pub(super) mod fuzz;
 mod model;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,659 @@
+//! The benchmark: the release gateway and nginx over the same vendor simulators, driven by
+//! wrk, printed as one Markdown table. Run it with `scripts/bench.sh` (which installs nginx
+//! and wrk) or `cargo bench --bench gateway`. Knobs (environment): `BENCH_SECONDS` (per
+//! run, default 10), `BENCH_CONNECTIONS` (default 32), `BENCH_LATENCY_MS` (simulator latency
+//! of the single-source runs, default 0), `BENCH_CONVERSATIONS` (per vendor, default 2000).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use chrono::Utc;
+use conversation_gateway::sandbox::{self, Faults, Sandbox, SandboxConfig, SimVendor};
+use serde_json::Value;
+
+const GATEWAY: &str = env!("CARGO_BIN_EXE_conversation-gateway");
+/// The vendor list endpoints' labels in the simulators' call log.
+const LIST_ENDPOINTS: [(SimVendor, &str, &str); 3] = [
+    (SimVendor::Megaview, "list", "sales"),
+    (SimVendor::Gptbots, "list", "assistant"),
+    (SimVendor::Udesk, "sessions", "helpdesk"),
+];
+const SOURCES: [&str; 4] = ["sales", "assistant", "helpdesk", "inbox"];
+
+fn main() -> anyhow::Result<()> {
+    // `cargo test --all-targets` runs this binary without `--bench`: nothing to measure then.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        return Ok(());
+    }
+    let settings = Settings::from_env()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run(settings))
+}
+
+struct Settings {
+    seconds: u64,
+    connections: u32,
+    latency_ms: u64,
+    conversations: usize,
+}
+
+impl Settings {
+    fn from_env() -> anyhow::Result<Self> {
+        fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+            match std::env::var(name) {
+                Ok(raw) => raw
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{name}={raw} is not a number")),
+                Err(_) => Ok(default),
+            }
+        }
+        Ok(Self {
+            seconds: var("BENCH_SECONDS", 10)?,
+            connections: var("BENCH_CONNECTIONS", 32)?,
+            latency_ms: var("BENCH_LATENCY_MS", 0)?,
+            conversations: var("BENCH_CONVERSATIONS", 2000)?,
+        })
+    }
+}
+
+/// One wrk run.
+#[derive(Clone, Debug)]
+struct Load {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    failures: u64,
+    peak_rss_mb: Option<f64>,
+}
+
+struct Row {
+    name: String,
+    load: Load,
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench");
+    std::fs::create_dir_all(&work)?;
+    let sandbox = Sandbox::new(SandboxConfig {
+        conversations_per_vendor: settings.conversations,
+        faults: latency(settings.latency_ms),
+        ..SandboxConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sim = listener.local_addr()?;
+    tokio::spawn(sandbox::serve(listener, sandbox.clone()));
+    let customer = sandbox
+        .jijyun_customers()
+        .into_iter()
+        .next()
+        .context("the simulators have no Jijyun customer")?;
+
+    let uncached = Gateway::start(&work, "uncached", sim, Some(0))?;
+    let cached = Gateway::start(&work, "cached", sim, None)?;
+    // One day: under one GPTBots page at the default size, so one upstream call per request.
+    let until = Utc::now();
+    let since = until - chrono::Duration::days(1);
+    let nginx = Nginx::start(&work, sim, since, until)?;
+    let wrk = Wrk::new(&work, settings.seconds)?;
+    let c = settings.connections;
+    let mut rows = Vec::new();
+    let mut measure = |name: &str, load: Load| {
+        rows.push(Row {
+            name: name.to_owned(),
+            load: load.clone(),
+        });
+        load
+    };
+
+    // 1. One source, one upstream call per request: gateway vs nginx.
+    let single = format!(
+        "/conversations?source=assistant&since={}&until={}",
+        since.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        until.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+    );
+    let single = single.as_str();
+    wrk.run(&nginx.url("/conversations"), 2)?; // warm-up
+    let base = measure(
+        "nginx → the same GPTBots list call (baseline)",
+        wrk.run_with_rss(&nginx.url("/conversations"), c, &nginx.pids())?,
+    );
+    wrk.run(&uncached.url(single), 2)?;
+    let through = measure(
+        "gateway `/conversations?source=assistant`, one day, cache off",
+        wrk.run_with_rss(&uncached.url(single), c, &[uncached.pid()])?,
+    );
+    measure(
+        "gateway `/conversations?source=assistant`, one day, cache on",
+        wrk.run_with_rss(&cached.url(single), c, &[cached.pid()])?,
+    );
+
+    // 2. Four sources, each 50 ms away: the fan-out costs about the slowest one.
+    for vendor in SimVendor::ALL {
+        sandbox.set_faults(vendor, latency(50));
+    }
+    let filter = format!("customer_id={customer}");
+    let mut slowest: Option<Load> = None;
+    for source in SOURCES {
+        let load = measure(
+            &format!("gateway, `{source}` alone, 50 ms upstream"),
+            wrk.run_with_rss(
+                &uncached.url(&format!("/conversations?source={source}&{filter}")),
+                c,
+                &[uncached.pid()],
+            )?,
+        );
+        if slowest.as_ref().is_none_or(|s| load.p50_ms > s.p50_ms) {
+            slowest = Some(load);
+        }
+    }
+    let slowest = slowest.context("no single-source run")?;
+    let fanout_url = uncached.url(&format!("/conversations?{filter}"));
+    let fanout = measure(
+        "gateway, four sources, 50 ms upstream each",
+        wrk.run_with_rss(&fanout_url, c, &[uncached.pid()])?,
+    );
+    let wide = measure(
+        "gateway, four sources, 50 ms upstream, 256 connections",
+        wrk.run_with_rss(&fanout_url, 256, &[uncached.pid()])?,
+    );
+
+    // 3. Walking a large window: vendor list calls against the fewest possible.
+    for vendor in SimVendor::ALL {
+        sandbox.set_faults(vendor, latency(settings.latency_ms));
+    }
+    let mut walks = Vec::new();
+    for page_size in [20, 100] {
+        sandbox.reset_calls();
+        let fresh = Gateway::start(&work, &format!("walk{page_size}"), sim, None)?;
+        let seen = walk(&fresh, page_size).await?;
+        drop(fresh);
+        let calls = sandbox.calls();
+        for (vendor, endpoint, source) in LIST_ENDPOINTS {
+            let n = seen.get(source).copied().unwrap_or(0);
+            let made = calls
+                .iter()
+                .filter(|call| call.vendor == vendor && call.endpoint == endpoint)
+                .count();
+            walks.push((page_size, source, n, made));
+        }
+    }
+
+    let report = report(
+        &settings, &rows, &base, &through, &slowest, &fanout, &wide, &walks,
+    );
+    std::io::stdout().lock().write_all(report.as_bytes())?;
+    Ok(())
+}
+
+fn latency(ms: u64) -> Faults {
+    Faults {
+        latency: Duration::from_millis(ms),
+        ..Faults::default()
+    }
+}
+
+/// Walks the simulators' whole history with `page_size`; conversations seen per source.
+async fn walk(gateway: &Gateway, page_size: u32) -> anyhow::Result<BTreeMap<String, usize>> {
+    let http = reqwest::Client::new();
+    let until = Utc::now();
+    let since = until - chrono::Duration::days(29);
+    let mut seen = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut query = vec![
+            ("since", since.to_rfc3339()),
+            ("until", until.to_rfc3339()),
+            ("page_size", page_size.to_string()),
+        ];
+        if let Some(token) = &token {
+            query.push(("page_token", token.clone()));
+        }
+        let response = http
+            .get(gateway.url("/conversations"))
+            .query(&query)
+            .send()
+            .await?;
+        ensure!(
+            response.status().is_success(),
+            "walk page answered {}",
+            response.status()
+        );
+        let page: Value = response.json().await?;
+        for item in page["data"].as_array().context("page without data")? {
+            let source = item["source"].as_str().unwrap_or_default().to_owned();
+            *seen.entry(source).or_insert(0) += 1;
+        }
+        match page["next_page_token"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(seen),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    settings: &Settings,
+    rows: &[Row],
+    base: &Load,
+    through: &Load,
+    slowest: &Load,
+    fanout: &Load,
+    wide: &Load,
+    walks: &[(u32, &str, usize, usize)],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n", machine());
+    let _ = writeln!(
+        out,
+        "wrk, {} s per run, {} connections unless noted, {} conversations per vendor, \
+         simulator latency {} ms unless noted; gateway logs at `warn`, nginx without access log.\n",
+        settings.seconds, settings.connections, settings.conversations, settings.latency_ms
+    );
+    let _ = writeln!(
+        out,
+        "| run | requests/s | p50 ms | p95 ms | p99 ms | failed | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in rows {
+        let l = &row.load;
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            row.name,
+            l.requests_per_second,
+            l.p50_ms,
+            l.p95_ms,
+            l.p99_ms,
+            l.failures,
+            l.peak_rss_mb
+                .map_or_else(|| "–".to_owned(), |mb| format!("{mb:.1}"))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| ratio | measured | target | met |\n|---|---:|---:|---|"
+    );
+    let mut ratio = |name: &str, value: f64, target: &str, met: bool| {
+        let _ = writeln!(
+            out,
+            "| {name} | {value:.2} | {target} | {} |",
+            if met { "yes" } else { "**no**" }
+        );
+    };
+    let throughput = through.requests_per_second / base.requests_per_second;
+    ratio(
+        "throughput, gateway / nginx (one source, cache off)",
+        throughput,
+        "≥ 0.8",
+        throughput >= 0.8,
+    );
+    let added = through.p50_ms - base.p50_ms;
+    ratio("added p50 latency, ms", added, "≤ 1", added <= 1.0);
+    let p50 = fanout.p50_ms / slowest.p50_ms;
+    ratio(
+        "p50, four sources / slowest single source",
+        p50,
+        "≤ 1.1",
+        p50 <= 1.1,
+    );
+    let p99 = fanout.p99_ms / slowest.p99_ms;
+    ratio(
+        "p99, four sources / slowest single source",
+        p99,
+        "≤ 1.3",
+        p99 <= 1.3,
+    );
+    for (page_size, source, n, made) in walks {
+        let fewest = n.div_ceil(100).max(1);
+        let value = *made as f64 / fewest as f64;
+        ratio(
+            &format!(
+                "walk, page_size {page_size}: `{source}` list calls / ceil({n} / 100) ({made} / {fewest})"
+            ),
+            value,
+            "≤ 1.2",
+            value <= 1.2,
+        );
+    }
+    let rss = wide.peak_rss_mb.unwrap_or(f64::NAN);
+    ratio("peak RSS at 256 connections, MB", rss, "≤ 50", rss <= 50.0);
+    out
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory_gb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "{} · commit {commit} · {cpu}, {cores} cores, {memory_gb:.0} GB RAM, {}",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::env::consts::OS,
+    )
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+fn wait_for(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{what} did not listen on {addr}")
+}
+
+/// A gateway process over the simulators, killed on drop.
+struct Gateway {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Gateway {
+    /// `cache_ttl_ms`: `None` keeps the default.
+    fn start(
+        work: &Path,
+        name: &str,
+        sim: SocketAddr,
+        cache_ttl_ms: Option<u64>,
+    ) -> anyhow::Result<Self> {
+        let addr = free_port()?;
+        let config = work.join(format!("gateway-{name}.toml"));
+        std::fs::write(&config, gateway_config(addr, sim, cache_ttl_ms))?;
+        let log = std::fs::File::create(work.join(format!("gateway-{name}.log")))?;
+        let mut child = Command::new(GATEWAY)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("cannot start the gateway")?;
+        wait_for(addr, &mut child, "the gateway")?;
+        Ok(Self { child, addr })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config with one source per simulator, quotas out of the way.
+fn gateway_config(listen: SocketAddr, sim: SocketAddr, cache_ttl_ms: Option<u64>) -> String {
+    let c = sandbox::SandboxCredentials::default();
+    let cache = cache_ttl_ms.map_or_else(String::new, |ms| format!("[cache]\nttl_ms = {ms}\n"));
+    let limit = "rate_limit = { per_second = 10000, burst = 10000 }";
+    format!(
+        r#"[server]
+listen = "{listen}"
+request_timeout_ms = 10000
+
+{cache}
+[[sources]]
+name = "sales"
+vendor = "megaview"
+base_url = "http://{sim}/megaview"
+app_key = "{}"
+app_secret = "{}"
+{limit}
+
+[[sources]]
+name = "assistant"
+vendor = "gptbots"
+base_url = "http://{sim}/gptbots"
+api_key = "{}"
+{limit}
+
+[[sources]]
+name = "helpdesk"
+vendor = "udesk"
+base_url = "http://{sim}/udesk"
+email = "{}"
+api_token = "{}"
+robot_id = {}
+{limit}
+
+[[sources]]
+name = "inbox"
+vendor = "jijyun"
+base_url = "http://{sim}/jijyun"
+api_key = "{}"
+{limit}
+"#,
+        c.megaview_app_key,
+        c.megaview_app_secret,
+        c.gptbots_api_key,
+        c.udesk_email,
+        c.udesk_api_token,
+        c.udesk_robot_id,
+        c.jijyun_api_key,
+    )
+}
+
+/// nginx proxying `GET /conversations` to the simulator's GPTBots list call, exactly as
+/// the gateway makes it for `source=assistant` over the same one-day window.
+struct Nginx {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Nginx {
+    fn start(
+        work: &Path,
+        sim: SocketAddr,
+        since: chrono::DateTime<Utc>,
+        until: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
+        let prefix = work.join("nginx");
+        std::fs::create_dir_all(prefix.join("logs"))?;
+        let addr = free_port()?;
+        let since = since.timestamp_millis();
+        // The gateway's window is half-open; GPTBots' `end_time` is inclusive.
+        let until = until.timestamp_millis() - 1;
+        let key = sandbox::SandboxCredentials::default().gptbots_api_key;
+        let conf = format!(
+            r#"daemon off;
+worker_processes auto;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  upstream simulators {{ server {sim}; keepalive 64; }}
+  server {{
+    listen {addr};
+    location = /conversations {{
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer {key}";
+      proxy_pass http://simulators/gptbots/v1/bot/conversation/page?conversation_type=ALL&start_time={since}&end_time={until}&page=1&page_size=100;
+    }}
+  }}
+}}
+"#,
+            prefix = prefix.display()
+        );
+        let conf_path = prefix.join("nginx.conf");
+        std::fs::write(&conf_path, conf)?;
+        let nginx =
+            which("nginx").context("nginx is not installed (scripts/bench.sh installs it)")?;
+        let log = std::fs::File::create(prefix.join("logs/stderr.log"))?;
+        let mut child = Command::new(nginx)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("cannot start nginx")?;
+        wait_for(addr, &mut child, "nginx")?;
+        Ok(Self { child, addr })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The master and its workers.
+    fn pids(&self) -> Vec<u32> {
+        let master = self.child.id();
+        let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+            .unwrap_or_default();
+        std::iter::once(master)
+            .chain(children.split_whitespace().filter_map(|p| p.parse().ok()))
+            .collect()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// wrk with a script that prints its summary as one JSON line.
+struct Wrk {
+    program: PathBuf,
+    script: PathBuf,
+    seconds: u64,
+}
+
+const WRK_SCRIPT: &str = r#"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_JSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"non2xx\":%d,\"p50\":%d,\"p95\":%d,\"p99\":%d}\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"#;
+
+impl Wrk {
+    fn new(work: &Path, seconds: u64) -> anyhow::Result<Self> {
+        let program =
+            which("wrk").context("wrk is not installed (scripts/bench.sh installs it)")?;
+        let script = work.join("summary.lua");
+        std::fs::write(&script, WRK_SCRIPT)?;
+        Ok(Self {
+            program,
+            script,
+            seconds,
+        })
+    }
+
+    /// Load with `connections` for the configured time; peak RSS of `pids` (summed) over
+    /// the run.
+    fn run_with_rss(&self, url: &str, connections: u32, pids: &[u32]) -> anyhow::Result<Load> {
+        for pid in pids {
+            // "5" resets the peak RSS the kernel keeps (VmHWM) to the current RSS.
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+        let mut load = self.run(url, connections)?;
+        let total: Option<f64> = pids.iter().map(|pid| peak_rss_mb(*pid)).sum();
+        load.peak_rss_mb = total;
+        Ok(load)
+    }
+
+    fn run(&self, url: &str, connections: u32) -> anyhow::Result<Load> {
+        let output = Command::new(&self.program)
+            .args(["-t", "2", "-c", &connections.to_string()])
+            .args([
+                "-d",
+                &format!("{}s", self.seconds),
+                "--timeout",
+                "10s",
+                "-s",
+            ])
+            .arg(&self.script)
+            .arg(url)
+            .output()
+            .context("cannot run wrk")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("WRK_JSON "))
+            .with_context(|| format!("wrk printed no summary: {stdout}"))?;
+        let summary: Value = serde_json::from_str(line)?;
+        let number = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
+        Ok(Load {
+            requests_per_second: number("requests") / (number("duration_us") / 1e6),
+            p50_ms: number("p50") / 1000.0,
+            p95_ms: number("p95") / 1000.0,
+            p99_ms: number("p99") / 1000.0,
+            failures: summary["errors"].as_u64().unwrap_or(0)
+                + summary["non2xx"].as_u64().unwrap_or(0),
+            peak_rss_mb: None,
+        })
+    }
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Fuzzes page-token decoding, id parsing and each vendor's response parsing with cargo-fuzz
+# (libFuzzer). Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#   scripts/fuzz.sh 600          # every target for ten minutes
+#   scripts/fuzz.sh 30 megaview  # one target, briefly
+# Installs cargo-fuzz from crates.io when missing. libFuzzer needs unstable compiler flags;
+# RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them. Seeds come from the adapters'
+# test fixtures; a crash leaves its input in fuzz/artifacts/<target>/ and fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(page_token conversation_id megaview gptbots udesk jijyun)
+fi
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz" >&2
+  cargo install --locked cargo-fuzz
+fi
+export RUSTC_BOOTSTRAP=1
+
+# Seeds: every fixture body behind each endpoint selector and a 200 status.
+seed() {
+  local target=$1 vendor=$2 selectors=$3 dir=fuzz/corpus/$1
+  mkdir -p "$dir"
+  for fixture in tests/api/fixtures/"$vendor"/*.json; do
+    [ -e "$fixture" ] || continue
+    for selector in $(seq 0 $((selectors - 1))); do
+      { printf "\\x$(printf %02x "$selector")\\x00"; cat "$fixture"; } \
+        > "$dir/seed-$selector-$(basename "$fixture")"
+    done
+  done
+}
+seed megaview megaview 4
+seed gptbots gptbots 2
+seed udesk udesk 2
+seed jijyun jijyun 2
+mkdir -p fuzz/corpus/conversation_id fuzz/corpus/page_token
+printf 'helpdesk:457955' > fuzz/corpus/conversation_id/seed-udesk
+printf 'inbox:57a2:5c82-1' > fuzz/corpus/conversation_id/seed-jijyun
+printf '{"q":"abc","o":40,"s":[1,2]}' > fuzz/corpus/page_token/seed-json
+
+cd fuzz
+cargo fuzz build --sanitizer none
+for target in "${targets[@]}"; do
+  echo "fuzz: $target for ${seconds}s" >&2
+  cargo fuzz run --sanitizer none "$target" -- -max_total_time="$seconds" -max_len=65536 \
+    -print_final_stats=1 2>&1 | grep -E '^(#[0-9]+ *DONE|Done|stat::number_of_executed_units|==|SUMMARY|thread .* panicked)' || true
+  if compgen -G "artifacts/$target/crash-*" >/dev/null; then
+    echo "fuzz: $target crashed; inputs in fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
+done

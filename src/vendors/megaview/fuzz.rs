@@ -1,0 +1,49 @@
+//! Fuzzing entry points: Megaview answers read the way the adapter reads them.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{client, model};
+use crate::domain::SourceName;
+use crate::vendors::VendorError;
+use crate::vendors::http::UpstreamResponse;
+
+/// The token answer, down to the refresh time the client would keep.
+pub(in crate::vendors) fn token(response: &UpstreamResponse) -> Result<Duration, VendorError> {
+    let (_, lifetime) = client::read_token(response)?;
+    let now = Instant::now();
+    let _ = (now + client::refresh_after(lifetime), now + lifetime);
+    Ok(lifetime)
+}
+
+/// A conversation list page, mapped to domain conversations.
+pub(in crate::vendors) fn list(
+    response: &UpstreamResponse,
+    source: &SourceName,
+) -> Result<usize, VendorError> {
+    let page: model::ListData = client::decode(client::read_envelope(response))?;
+    page.next_cursor()?;
+    let mut count = 0;
+    for raw in page.conversations {
+        model::conversation_into_domain(raw, source, chrono_tz::Asia::Shanghai)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The `asr_data` answer and the transcript URL it names.
+pub(in crate::vendors) fn asr_data(response: &UpstreamResponse) -> Result<(), VendorError> {
+    let asr: model::AsrData = client::decode(client::read_envelope(response))?;
+    if let Some(raw) = asr.asr_file_url.as_deref().map(str::trim) {
+        let _ = url::Url::parse(raw);
+    }
+    Ok(())
+}
+
+/// A transcript file, mapped to domain messages.
+pub(in crate::vendors) fn transcript(response: &UpstreamResponse) -> Result<usize, VendorError> {
+    let sentences: Vec<Value> = response.json()?;
+    Ok(model::transcript_into_messages(sentences)?.len())
+}
