@@ -34,7 +34,7 @@ seed() {
     done
   done
 }
-seed megaview megaview 4
+seed megaview megaview 5
 seed gptbots gptbots 2
 seed udesk udesk 2
 seed jijyun jijyun 2

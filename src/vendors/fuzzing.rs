@@ -40,13 +40,14 @@ fn source() -> SourceName {
     "fuzz".parse().expect("`fuzz` is a valid source name")
 }
 
-/// Megaview: token, list, `asr_data` and transcript answers.
+/// Megaview: token, list, `asr_data`, transcript and single-conversation answers.
 pub fn megaview(data: &[u8]) -> Outcome {
     let (endpoint, response) = answer(data);
-    match endpoint % 4 {
+    match endpoint % 5 {
         0 => megaview::fuzz::token(&response).map(|_| 1),
         1 => megaview::fuzz::list(&response, &source()),
         2 => megaview::fuzz::asr_data(&response).map(|()| 1),
+        3 => megaview::fuzz::conversation(&response).map(|()| 1),
         _ => megaview::fuzz::transcript(&response),
     }
 }
@@ -137,7 +138,7 @@ mod tests {
 
     #[test]
     fn every_fixture_parses_through_its_endpoint() {
-        let endpoints = [0, 1, 2, 3, 0, 1, 0, 1, 0];
+        let endpoints = [0, 1, 2, 4, 0, 1, 0, 1, 0];
         for ((vendor, body), endpoint) in FIXTURES.into_iter().zip(endpoints) {
             let outcome = parse(vendor, &with_header(endpoint, 0, body.as_bytes()));
             assert!(outcome.is_ok(), "{vendor} #{endpoint}: {outcome:?}");

@@ -42,8 +42,17 @@ pub(in crate::vendors) fn asr_data(response: &UpstreamResponse) -> Result<(), Ve
     Ok(())
 }
 
-/// A transcript file, mapped to domain messages.
+/// A transcript file, mapped to domain messages, with sentence offsets placed after a call
+/// start (so offset arithmetic is exercised too).
 pub(in crate::vendors) fn transcript(response: &UpstreamResponse) -> Result<usize, VendorError> {
     let sentences: Vec<Value> = response.json()?;
-    Ok(model::transcript_into_messages(sentences)?.len())
+    let call_start = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+    Ok(model::transcript_into_messages(sentences, call_start)?.len())
+}
+
+/// A single-conversation answer, read for the call's start.
+pub(in crate::vendors) fn conversation(response: &UpstreamResponse) -> Result<(), VendorError> {
+    let detail: Value = client::decode(client::read_envelope(response))?;
+    let _ = model::call_start(&detail, chrono_tz::Asia::Shanghai);
+    Ok(())
 }
