@@ -145,6 +145,14 @@ mod tests {
         }
     }
 
+    // Found by `arbitrary_json_never_panics`: a sentence time past the epoch range overflowed
+    // when placed after the call's start.
+    #[test]
+    fn a_sentence_time_out_of_any_range_is_not_placed() {
+        let body = br#"[{"order":0,"begin_time":1e300,"content":"x"},{"order":1,"begin_time":-5}]"#;
+        assert_eq!(megaview(&with_header(4, 0, body)).ok(), Some(2));
+    }
+
     // Found while writing the fuzz targets: `expire` near u64::MAX overflowed the refresh instant.
     #[test]
     fn a_token_expiring_at_the_end_of_time_is_capped() {

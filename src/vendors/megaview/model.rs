@@ -304,8 +304,13 @@ fn epoch_time(begin: f64) -> Option<DateTime<Utc>> {
 
 /// A sentence's offset (seconds from the call's start) as an instant.
 fn offset_time(call_start: DateTime<Utc>, offset: f64) -> Option<DateTime<Utc>> {
-    (offset.is_finite() && offset >= 0.0)
-        .then(|| call_start + TimeDelta::milliseconds((offset * 1000.0).round() as i64))
+    // Anything past the epoch threshold is not an offset; checked arithmetic keeps absurd
+    // values (which the fuzzer finds) from overflowing.
+    if !(0.0..=EPOCH_SECONDS_THRESHOLD).contains(&offset) {
+        return None;
+    }
+    let delta = TimeDelta::try_milliseconds((offset * 1000.0).round() as i64)?;
+    call_start.checked_add_signed(delta)
 }
 
 /// A JSON number or string, as the integer it spells.
