@@ -444,7 +444,9 @@ impl Config {
                 "random per process"
             },
             self.rate_limit.store,
-            self.rate_limit.replicas.map_or(DEFAULT_REPLICAS, NonZeroU32::get),
+            self.rate_limit
+                .replicas
+                .map_or(DEFAULT_REPLICAS, NonZeroU32::get),
             self.cache.ttl.as_millis(),
         );
         out.push_str(&format!(

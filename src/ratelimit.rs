@@ -58,9 +58,9 @@ impl QuotaStore {
             (RateLimitStore::Memory, _) => Ok(Self::Memory),
             (RateLimitStore::Redis, Some(url)) => Ok(Self::Redis {
                 redis: Arc::new(RedisQuotas::new(url)?),
-                replicas: config
-                    .replicas
-                    .unwrap_or(NonZeroU32::new(crate::config::DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN)),
+                replicas: config.replicas.unwrap_or(
+                    NonZeroU32::new(crate::config::DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN),
+                ),
             }),
             (RateLimitStore::Redis, None) => {
                 anyhow::bail!("rate_limit.redis_url is required when store = \"redis\"")
