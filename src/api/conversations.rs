@@ -155,8 +155,8 @@ pub async fn list_conversations(
     let until = params.time("until")?;
     let binding = fingerprint(&format!(
         "source={:?};vendor={:?};customer_id={customer_id:?};agent_id={agent_id:?};since={:?};until={:?}",
-        params.list("source"),
-        params.list("vendor"),
+        params.list("source")?,
+        params.list("vendor")?,
         since.map(|t| t.timestamp_millis()),
         until.map(|t| t.timestamp_millis()),
     ));
@@ -286,7 +286,7 @@ fn select_sources(
 ) -> Result<Vec<Arc<dyn VendorAdapter>>, ApiError> {
     let registry = state.aggregator.registry();
     let mut names = Vec::new();
-    for name in params.list("source") {
+    for name in params.list("source")? {
         let parsed: Option<SourceName> = name.parse().ok();
         match parsed.filter(|parsed| registry.get(parsed).is_some()) {
             Some(parsed) => names.push(parsed),
@@ -294,7 +294,7 @@ fn select_sources(
         }
     }
     let mut vendors = Vec::new();
-    for raw in params.list("vendor") {
+    for raw in params.list("vendor")? {
         let vendor: VendorKind =
             raw.parse()
                 .map_err(|err: crate::domain::InvalidId| ApiError::InvalidParameter {

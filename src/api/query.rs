@@ -47,20 +47,28 @@ impl QueryParams {
     }
 
     /// A parameter that may be repeated or comma-separated; empty items are ignored.
-    pub fn list(&self, name: &str) -> Vec<String> {
-        let mut items: Vec<String> = self
+    pub fn list(&self, name: &str) -> Result<Vec<String>, ApiError> {
+        let mut items = Vec::new();
+        for item in self
             .values
             .get(name)
             .into_iter()
             .flatten()
             .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(str::to_owned)
-            .collect();
+        {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(ApiError::InvalidParameter {
+                    name: name.to_owned(),
+                    message: "has an empty value (give names, repeated or separated by commas)"
+                        .to_owned(),
+                });
+            }
+            items.push(item.to_owned());
+        }
         items.sort();
         items.dedup();
-        items
+        Ok(items)
     }
 
     /// Refuses `name` given with an empty value, where an empty value is no value of its type.
@@ -117,7 +125,7 @@ impl QueryParams {
     pub fn include_vendor_data(&self) -> Result<bool, ApiError> {
         self.refuse_empty("include", "`vendor_data`")?;
         let mut wanted = false;
-        for item in self.list("include") {
+        for item in self.list("include")? {
             if item != "vendor_data" {
                 return Err(ApiError::InvalidParameter {
                     name: "include".to_owned(),
@@ -147,8 +155,16 @@ mod tests {
 
     #[test]
     fn list_accepts_repeated_and_comma_separated_values() {
-        let params = QueryParams::parse(Some("source=b,a&source=c&source="), KNOWN).unwrap();
-        assert_eq!(params.list("source"), ["a", "b", "c"]);
+        let params = QueryParams::parse(Some("source=b,a&source=c&source=a"), KNOWN).unwrap();
+        assert_eq!(params.list("source").unwrap(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn list_refuses_empty_values() {
+        for raw in ["source=", "source=a,,b", "source=a&source=%20"] {
+            let params = QueryParams::parse(Some(raw), KNOWN).unwrap();
+            assert!(params.list("source").is_err(), "{raw}");
+        }
     }
 
     #[test]

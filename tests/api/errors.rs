@@ -24,6 +24,8 @@ async fn bad_queries_get_a_400_problem_naming_the_parameter() {
         ),
         ("source=nosuch", "UNKNOWN_SOURCE", "nosuch"),
         ("vendor=acme", "INVALID_PARAMETER", "vendor"),
+        ("vendor=", "INVALID_PARAMETER", "vendor"),
+        ("source=helpdesk,,sales", "INVALID_PARAMETER", "source"),
         ("pagesize=5", "INVALID_PARAMETER", "pagesize"),
         ("include=everything", "INVALID_PARAMETER", "include"),
         ("page_token=garbage", "INVALID_PAGE_TOKEN", "page_token"),
