@@ -15,8 +15,11 @@ use crate::vendors::{CallContext, ConversationQuery, VendorAdapter, VendorError,
 
 /// Most vendor pages read for one segment: a guard against a vendor cursor that never ends.
 const MAX_PAGES_PER_SEGMENT: usize = 1000;
-/// Most cached segments and transcripts.
-const CACHE_CAPACITY: u64 = 10_000;
+/// Most conversations (in cached segments) or messages (in cached transcripts) each cache
+/// holds: bounds memory by what is cached, not by how many keys.
+const CACHE_CAPACITY: u64 = 50_000;
+/// A cached answer in use is kept at most this many times the TTL.
+const CACHE_MAX_LIFE_FACTOR: u32 = 10;
 
 /// What one source did for a request.
 #[derive(Debug, Clone)]
@@ -267,17 +270,35 @@ struct Flights<K, V> {
     keep: bool,
 }
 
+/// How much room a cached answer takes: one unit per conversation or message.
+trait Weight {
+    fn weight(&self) -> u32;
+}
+
+impl<T> Weight for Arc<Vec<T>> {
+    fn weight(&self) -> u32 {
+        u32::try_from(self.len()).unwrap_or(u32::MAX).max(1)
+    }
+}
+
 impl<K, V> Flights<K, V>
 where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: Weight + Clone + Send + Sync + 'static,
 {
     fn new(name: &'static str, ttl: Duration) -> Self {
-        let builder = Cache::builder().max_capacity(CACHE_CAPACITY);
+        let builder = Cache::builder()
+            .max_capacity(CACHE_CAPACITY)
+            .weigher(|_key: &K, value: &V| value.weight());
+        // Idle expiry keeps a segment alive while a walk is still reading it (so a long walk
+        // costs each vendor page once); the max life bounds how stale it can get.
         let cache = if ttl.is_zero() {
             builder.build()
         } else {
-            builder.time_to_live(ttl).build()
+            builder
+                .time_to_idle(ttl)
+                .time_to_live(ttl * CACHE_MAX_LIFE_FACTOR)
+                .build()
         };
         Self {
             name,
