@@ -333,12 +333,15 @@ async fn no_source_gets_more_than_its_quota_under_far_more_load() {
     eprintln!("one gateway, 24 clients for {length:?}: answers by status {statuses:?}");
     assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
     check_every_vendor(&rig, 5.0, 5.0, 10);
-    let udesk = gateway.source("helpdesk").await;
-    assert_eq!(udesk["rate_limit"]["store"], "memory");
-    assert!(
-        udesk["rate_limit"]["refused"].as_u64().unwrap() > 0,
-        "{udesk}"
-    );
+    // The 429 answers must come from counted refusals; which source refused depends on what
+    // the cache absorbed, so the counters are summed.
+    let mut refused = 0;
+    for name in ["sales", "assistant", "helpdesk", "inbox"] {
+        let source = gateway.source(name).await;
+        assert_eq!(source["rate_limit"]["store"], "memory", "{source}");
+        refused += source["rate_limit"]["refused"].as_u64().unwrap();
+    }
+    assert!(refused > 0, "no source counted a refusal: {statuses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
