@@ -333,8 +333,8 @@ async fn no_source_gets_more_than_its_quota_under_far_more_load() {
     eprintln!("one gateway, 24 clients for {length:?}: answers by status {statuses:?}");
     assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
     check_every_vendor(&rig, 5.0, 5.0, 10);
-    // The 429 answers must come from counted refusals; which source refused depends on what
-    // the cache absorbed, so the counters are summed.
+    // The 429 answers must come from counted refusals; which source refused depends on how the
+    // clients' requests interleave (a source may wait out every permit), so they are summed.
     let mut refused = 0;
     for name in ["sales", "assistant", "helpdesk", "inbox"] {
         let source = gateway.source(name).await;
