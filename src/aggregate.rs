@@ -452,7 +452,7 @@ mod tests {
             customer_id: None,
             agent_id: None,
             bot_id: None,
-            vendor_data: serde_json::Value::Null,
+            vendor_data: serde_json::Value::Null.into(),
         }
     }
 

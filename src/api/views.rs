@@ -76,7 +76,8 @@ pub struct ConversationView {
     pub bot_id: Option<String>,
     /// The vendor's own item, unchanged; only with `include=vendor_data`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_data: Option<serde_json::Value>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub vendor_data: Option<domain::VendorData>,
 }
 
 impl ConversationView {
@@ -161,7 +162,8 @@ pub struct MessageView {
     pub sender_name: Option<String>,
     /// The vendor's own item, unchanged; only with `include=vendor_data`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_data: Option<serde_json::Value>,
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub vendor_data: Option<domain::VendorData>,
 }
 
 impl MessageView {

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 
-use super::{ConversationId, VendorKind};
+use super::{ConversationId, VendorData, VendorKind};
 
 /// One conversation as the gateway understands it, whatever vendor it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,7 @@ pub struct Conversation {
     /// The vendor's id of the bot or agent application.
     pub bot_id: Option<String>,
     /// The vendor's own item, unchanged.
-    pub vendor_data: serde_json::Value,
+    pub vendor_data: VendorData,
 }
 
 /// Where a conversation sorts: newest first by `started_at`, or `last_message_at` where the

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::VendorData;
+
 /// Who sent a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -52,7 +54,7 @@ pub struct Message {
     /// Display name of the sender, where the vendor gives one.
     pub sender_name: Option<String>,
     /// The vendor's own item, unchanged.
-    pub vendor_data: serde_json::Value,
+    pub vendor_data: VendorData,
 }
 
 impl Role {

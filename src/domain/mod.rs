@@ -3,7 +3,9 @@
 mod conversation;
 mod ids;
 mod message;
+mod vendor_data;
 
 pub use conversation::{Conversation, SortKey};
 pub use ids::{ConversationId, InvalidId, SourceName, VendorKind};
 pub use message::{ContentType, Message, Role};
+pub use vendor_data::VendorData;

@@ -173,7 +173,7 @@ async fn list_conversations_maps_the_documented_example() {
     assert_eq!(first.customer_id.as_deref(), Some("3"));
     assert_eq!(first.agent_id, None);
     assert_eq!(first.bot_id.as_deref(), Some("64b902a84f1ff25d1c60c10b"));
-    assert_eq!(first.vendor_data["cost_credit"], json!(0.01));
+    assert_eq!(first.vendor_data.to_value()["cost_credit"], json!(0.01));
     let second = &batch.items[1];
     assert_eq!(second.id.native(), "64ec1508c9c1ed5605e6ff28");
     assert_eq!(
@@ -384,10 +384,10 @@ async fn list_messages_maps_the_documented_example() {
     assert_eq!(question.sent_at, Some(utc("2023-05-12T06:10:49.906Z")));
     assert_eq!(question.sender_name, None);
     assert_eq!(
-        question.vendor_data["parent_message_id"],
+        question.vendor_data.to_value()["parent_message_id"],
         "545dd86906931c4a9e0ffb1f"
     );
-    assert_eq!(question.vendor_data["feedback"], "POSITIVE");
+    assert_eq!(question.vendor_data.to_value()["feedback"], "POSITIVE");
     let answer = &messages[1];
     assert_eq!(answer.id, "645dd86906931c4a9e0ffb20");
     assert_eq!(answer.role, Role::Bot);

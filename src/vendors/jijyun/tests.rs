@@ -177,8 +177,11 @@ async fn list_conversations_maps_the_documented_example() {
     assert_eq!(chat.started_at, None);
     assert_eq!(chat.ended_at, None);
     assert_eq!(chat.last_message_at, None);
-    assert_eq!(chat.vendor_data["chat_id"], CHAT);
-    assert_eq!(chat.vendor_data["messages"][1]["content"], "人工回复: 1777");
+    assert_eq!(chat.vendor_data.to_value()["chat_id"], CHAT);
+    assert_eq!(
+        chat.vendor_data.to_value()["messages"][1]["content"],
+        "人工回复: 1777"
+    );
 }
 
 #[tokio::test]
@@ -335,8 +338,14 @@ async fn list_messages_maps_the_documented_example() {
     );
     assert!(messages.iter().all(|m| m.content_type == ContentType::Text));
     assert!(messages.iter().all(|m| m.sent_at.is_none()));
-    assert_eq!(messages[2].vendor_data["content"], "访客发送: 777");
-    assert_eq!(messages[2].vendor_data["message_type"], "人工对话");
+    assert_eq!(
+        messages[2].vendor_data.to_value()["content"],
+        "访客发送: 777"
+    );
+    assert_eq!(
+        messages[2].vendor_data.to_value()["message_type"],
+        "人工对话"
+    );
 }
 
 #[tokio::test]

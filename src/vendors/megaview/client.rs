@@ -9,6 +9,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
@@ -16,6 +17,7 @@ use url::Url;
 use super::model::{AsrData, Envelope, ListData, ListRequest, TokenData};
 use crate::config::MegaviewSettings;
 use crate::vendors::http::UpstreamResponse;
+use crate::vendors::wire::parse_raw;
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 const TOKEN_PATH: &[&str] = &["openapi", "auth", "v1", "app_access_token", "internal"];
@@ -134,7 +136,7 @@ impl MegaviewClient {
         &self,
         ctx: &CallContext,
         url: Url,
-    ) -> Result<Vec<Value>, VendorError> {
+    ) -> Result<Vec<Box<RawValue>>, VendorError> {
         let response = self.upstream.download(ctx, "transcript", url).await?;
         match response.status {
             status if status.is_success() => response.json(),
@@ -301,7 +303,7 @@ pub(super) fn read_token(
     }
     let data: TokenData = envelope
         .data
-        .and_then(|data| serde_json::from_value(data).ok())
+        .and_then(|data| parse_raw(&data).ok())
         .ok_or_else(unreadable)?;
     if data.app_access_token.is_empty() {
         return Err(unreadable());
@@ -337,7 +339,7 @@ impl From<VendorError> for Failure {
 }
 
 /// Reads a business call's answer: `data` on `code == 0`, the mapped error otherwise.
-pub(super) fn read_envelope(response: &UpstreamResponse) -> Result<Value, Failure> {
+pub(super) fn read_envelope(response: &UpstreamResponse) -> Result<Box<RawValue>, Failure> {
     let status = response.status;
     match status {
         StatusCode::TOO_MANY_REQUESTS => {
@@ -386,10 +388,10 @@ fn names_the_access_token(msg: &str) -> bool {
 }
 
 pub(super) fn decode<T: DeserializeOwned>(
-    outcome: Result<Value, Failure>,
+    outcome: Result<Box<RawValue>, Failure>,
 ) -> Result<T, VendorError> {
     let data = outcome.map_err(|failure| failure.error)?;
-    serde_json::from_value(data).map_err(|err| VendorError::Decode(err.to_string()))
+    parse_raw(&data).map_err(|err| VendorError::Decode(err.to_string()))
 }
 
 /// The meaning of a business code (seed 000 and the ASR page's code tables).

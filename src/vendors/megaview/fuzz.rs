@@ -45,7 +45,7 @@ pub(in crate::vendors) fn asr_data(response: &UpstreamResponse) -> Result<(), Ve
 /// A transcript file, mapped to domain messages, with sentence offsets placed after a call
 /// start (so offset arithmetic is exercised too).
 pub(in crate::vendors) fn transcript(response: &UpstreamResponse) -> Result<usize, VendorError> {
-    let sentences: Vec<Value> = response.json()?;
+    let sentences: Vec<Box<serde_json::value::RawValue>> = response.json()?;
     let call_start = chrono::DateTime::from_timestamp(1_700_000_000, 0);
     Ok(model::transcript_into_messages(sentences, call_start)?.len())
 }

@@ -6,12 +6,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::domain::{
-    ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
+    ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorData, VendorKind,
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::{SPACE_FORMAT, format_local, parse_local};
+use crate::vendors::wire::parse_raw;
 
 /// Largest `page_size` the list endpoint accepts.
 pub(super) const MAX_PAGE_SIZE: u32 = 100;
@@ -32,7 +34,7 @@ pub(super) struct Envelope {
     pub(super) msg: Option<String>,
     /// The payload.
     #[serde(default)]
-    pub(super) data: Option<Value>,
+    pub(super) data: Option<Box<RawValue>>,
 }
 
 /// `data` of `POST /openapi/auth/v1/app_access_token/internal`.
@@ -98,7 +100,7 @@ pub(super) struct ListData {
     pub(super) page_token: Option<String>,
     /// The page's items, kept raw so `vendor_data` is exactly what Megaview sent.
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub(super) conversations: Vec<Value>,
+    pub(super) conversations: Vec<Box<RawValue>>,
 }
 
 impl ListData {
@@ -143,12 +145,12 @@ struct ConversationItem {
 
 /// Maps one raw list item, keeping it whole as `vendor_data`.
 pub(super) fn conversation_into_domain(
-    raw: Value,
+    raw: Box<RawValue>,
     source: &SourceName,
     zone: Tz,
 ) -> Result<Conversation, VendorError> {
-    let item: ConversationItem = serde_json::from_value(raw.clone())
-        .map_err(|err| VendorError::Decode(format!("conversation item: {err}")))?;
+    let item: ConversationItem =
+        parse_raw(&raw).map_err(|err| VendorError::Decode(format!("conversation item: {err}")))?;
     let native = item
         .id
         .ok_or_else(|| VendorError::Decode("conversation item without an id".to_owned()))?;
@@ -180,7 +182,7 @@ pub(super) fn conversation_into_domain(
         customer_id: item.deal_id,
         agent_id: item.open_user_id,
         bot_id: None,
-        vendor_data: raw,
+        vendor_data: VendorData::from_raw(raw),
     })
 }
 
@@ -234,14 +236,14 @@ pub(super) fn call_start(detail: &Value, zone: Tz) -> Option<DateTime<Utc>> {
 /// Maps a transcript file (a JSON array of sentences) to messages in `order` order. Offsets
 /// are placed after `call_start` when it is known.
 pub(super) fn transcript_into_messages(
-    raw: Vec<Value>,
+    raw: Vec<Box<RawValue>>,
     call_start: Option<DateTime<Utc>>,
 ) -> Result<Vec<Message>, VendorError> {
     let mut sentences = raw
         .into_iter()
         .enumerate()
         .map(|(index, raw)| {
-            serde_json::from_value::<Sentence>(raw.clone())
+            parse_raw::<Sentence>(&raw)
                 .map(|sentence| (index, sentence, raw))
                 .map_err(|err| VendorError::Decode(format!("transcript sentence {index}: {err}")))
         })
@@ -260,7 +262,7 @@ pub(super) fn transcript_into_messages(
                 .begin_time
                 .and_then(|begin| epoch_time(begin).or_else(|| offset_time(call_start?, begin))),
             sender_name: sentence.name.filter(|name| !name.is_empty()),
-            vendor_data: raw,
+            vendor_data: VendorData::from_raw(raw),
         })
         .collect())
 }
@@ -342,6 +344,8 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
     })
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>, D::Error> {
-    Ok(Option::<Vec<Value>>::deserialize(deserializer)?.unwrap_or_default())
+fn null_as_empty<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Box<RawValue>>, D::Error> {
+    Ok(Option::<Vec<Box<RawValue>>>::deserialize(deserializer)?.unwrap_or_default())
 }

@@ -205,7 +205,7 @@ async fn list_conversations_maps_the_documented_example() {
     assert_eq!(call.agent_id.as_deref(), Some("101aaa"));
     assert_eq!(call.bot_id, None);
     let raw: Value = serde_json::from_str(LIST_JSON).unwrap();
-    assert_eq!(call.vendor_data, raw["data"]["conversations"][0]);
+    assert_eq!(call.vendor_data.to_value(), raw["data"]["conversations"][0]);
 
     let chat = &batch.items[1];
     assert_eq!(chat.id.native(), "56000");
@@ -216,7 +216,7 @@ async fn list_conversations_maps_the_documented_example() {
     assert_eq!(chat.message_count, Some(25));
     assert_eq!(chat.customer_id.as_deref(), Some("103"));
     assert_eq!(chat.agent_id.as_deref(), Some("aa102"));
-    assert_eq!(chat.vendor_data["word_count"], 426);
+    assert_eq!(chat.vendor_data.to_value()["word_count"], 426);
 }
 
 #[tokio::test]
@@ -761,8 +761,8 @@ async fn list_messages_maps_the_documented_transcript_and_sends_no_credentials_t
     assert_eq!(second.role, Role::Customer);
     assert_eq!(second.content, "请问什么时候开会呢？");
     assert_eq!(second.sender_name.as_deref(), Some("李四"));
-    assert_eq!(second.vendor_data["begin_time"], 25.48);
-    assert_eq!(second.vendor_data["entity_id"], 6027);
+    assert_eq!(second.vendor_data.to_value()["begin_time"], 25.48);
+    assert_eq!(second.vendor_data.to_value()["entity_id"], 6027);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use url::Url;
@@ -11,6 +11,7 @@ use url::Url;
 use super::model::{Envelope, Paging, SessionQuery};
 use crate::config::SignAlgorithm;
 use crate::vendors::http::UpstreamResponse;
+use crate::vendors::wire::parse_raw;
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// Largest page KM serves: `pageSize` must be below 100.
@@ -22,7 +23,7 @@ const SUCCESS_CODE: i64 = 200;
 #[derive(Debug)]
 pub(super) struct Page {
     /// The items, as the vendor sent them.
-    pub(super) items: Vec<Value>,
+    pub(super) items: Vec<Box<RawValue>>,
     /// Page size and total (empty when the vendor sent none).
     pub(super) paging: Paging,
 }
@@ -144,9 +145,9 @@ pub(super) fn read_page(response: UpstreamResponse) -> Result<Page, VendorError>
         });
     }
     let items = match envelope.data {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items,
-        _ => return Err(VendorError::Decode("`data` is not a list".to_owned())),
+        None => Vec::new(),
+        Some(data) => parse_raw::<Vec<Box<RawValue>>>(&data)
+            .map_err(|_| VendorError::Decode("`data` is not a list".to_owned()))?,
     };
     Ok(Page {
         items,

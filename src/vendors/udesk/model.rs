@@ -4,12 +4,14 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::domain::{
-    ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
+    ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorData, VendorKind,
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::parse_local;
+use crate::vendors::wire::parse_raw;
 
 /// The envelope of every KM answer: `{code, message, visible, paging, data}`.
 #[derive(Debug, Deserialize)]
@@ -21,7 +23,7 @@ pub(super) struct Envelope {
     pub(super) paging: Option<Paging>,
     /// The items; kept raw so each item can also travel as `vendor_data`.
     #[serde(default)]
-    pub(super) data: Value,
+    pub(super) data: Option<Box<RawValue>>,
 }
 
 /// `paging {pageNum, pageSize, total}`.
@@ -119,12 +121,17 @@ struct Customer {
 
 impl Session {
     /// Reads one raw list item.
-    pub(super) fn parse(raw: &Value) -> Result<Self, VendorError> {
-        Self::deserialize(raw).map_err(|err| VendorError::Decode(format!("session item: {err}")))
+    pub(super) fn parse(raw: &RawValue) -> Result<Self, VendorError> {
+        parse_raw(raw).map_err(|err| VendorError::Decode(format!("session item: {err}")))
     }
 
     /// Maps a session; `raw` is the same item, kept as `vendor_data`.
-    pub(super) fn into_domain(self, source: &SourceName, zone: Tz, raw: Value) -> Conversation {
+    pub(super) fn into_domain(
+        self,
+        source: &SourceName,
+        zone: Tz,
+        raw: Box<RawValue>,
+    ) -> Conversation {
         let started_at = local_time(self.start_time.as_deref(), zone);
         let ended_at = local_time(self.end_time.as_deref(), zone);
         let duration_seconds = match (started_at, ended_at) {
@@ -153,7 +160,7 @@ impl Session {
             customer_id: customer.and_then(|c| c.id).map(|id| id.to_string()),
             agent_id: None,
             bot_id: self.robot_id.map(|id| id.to_string()),
-            vendor_data: raw,
+            vendor_data: VendorData::from_raw(raw),
         }
     }
 }
@@ -177,8 +184,8 @@ pub(super) struct LogItem {
 
 impl LogItem {
     /// Reads one raw log item.
-    pub(super) fn parse(raw: &Value) -> Result<Self, VendorError> {
-        Self::deserialize(raw).map_err(|err| VendorError::Decode(format!("log item: {err}")))
+    pub(super) fn parse(raw: &RawValue) -> Result<Self, VendorError> {
+        parse_raw(raw).map_err(|err| VendorError::Decode(format!("log item: {err}")))
     }
 
     /// The message id: the log `id` (an int64) in decimal.
@@ -187,7 +194,7 @@ impl LogItem {
     }
 
     /// Maps a log; `raw` is the same item, kept as `vendor_data`.
-    pub(super) fn into_domain(self, zone: Tz, raw: Value) -> Message {
+    pub(super) fn into_domain(self, zone: Tz, raw: Box<RawValue>) -> Message {
         // Only 1 (robot) and 2 (user) are documented; anything else is taken to be a
         // human agent (../shared/vendors/udesk.md §3).
         let role = match self.user_type {
@@ -215,7 +222,7 @@ impl LogItem {
             content_type,
             sent_at: local_time(self.create_time.as_deref(), zone),
             sender_name: None,
-            vendor_data: raw,
+            vendor_data: VendorData::from_raw(raw),
         }
     }
 }

@@ -259,8 +259,8 @@ async fn list_conversations_maps_the_documented_example() {
     assert_eq!(first.customer_id.as_deref(), Some("1415457662"));
     assert_eq!(first.agent_id, None);
     assert_eq!(first.bot_id.as_deref(), Some("83"));
-    assert_eq!(first.vendor_data["unknownQuestionCount"], 1);
-    assert_eq!(first.vendor_data["customer"]["province"], "北京");
+    assert_eq!(first.vendor_data.to_value()["unknownQuestionCount"], 1);
+    assert_eq!(first.vendor_data.to_value()["customer"]["province"], "北京");
 
     let second = &batch.items[1];
     assert_eq!(second.id.native(), "457954");
@@ -270,7 +270,7 @@ async fn list_conversations_maps_the_documented_example() {
     assert_eq!(second.started_at, Some(utc("2019-11-27T10:23:27Z")));
     assert_eq!(second.duration_seconds, Some(70));
     assert_eq!(second.message_count, Some(4));
-    assert_eq!(second.vendor_data["customer"], Value::Null);
+    assert_eq!(second.vendor_data.to_value()["customer"], Value::Null);
 }
 
 #[tokio::test]
@@ -503,9 +503,12 @@ async fn list_messages_maps_the_documented_example() {
     assert_eq!(messages[1].sent_at, Some(utc("2024-12-20T15:29:13Z")));
     assert_eq!(messages[2].sent_at, Some(utc("2024-12-20T15:29:14Z")));
     assert!(messages.iter().all(|m| m.sender_name.is_none()));
-    assert_eq!(messages[0].vendor_data["logType"], 1);
-    assert_eq!(messages[0].vendor_data["tags"][0], "常驻入口转人工");
-    assert_eq!(messages[2].vendor_data["questionId"], 4417283);
+    assert_eq!(messages[0].vendor_data.to_value()["logType"], 1);
+    assert_eq!(
+        messages[0].vendor_data.to_value()["tags"][0],
+        "常驻入口转人工"
+    );
+    assert_eq!(messages[2].vendor_data.to_value()["questionId"], 4417283);
 }
 
 #[tokio::test]
