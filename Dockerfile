@@ -7,6 +7,7 @@ ARG DEBIAN_RELEASE=bookworm
 FROM docker.io/library/rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY src ./src
 # The registry and target caches only speed up rebuilds; the binary is copied out of them.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

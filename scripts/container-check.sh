@@ -79,7 +79,7 @@ if ! podman image exists "$slim"; then
 fi
 
 if ! podman image exists "$rust_image"; then
-  say "building $rust_image: $slim + gcc + this machine's Rust toolchain"
+  say "building $rust_image: $slim + gcc, make + this machine's Rust toolchain"
   toolchain=$(rustc --print sysroot)
   ctx=$work/rust-image
   rm -rf "$ctx" && mkdir -p "$ctx"
@@ -91,7 +91,7 @@ if ! podman image exists "$rust_image"; then
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
   cat > "$ctx/Containerfile" <<CONTAINERFILE
 FROM $slim
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \\
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev make \\
     && rm -rf /var/lib/apt/lists/*
 COPY toolchain /usr/local/rust
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt

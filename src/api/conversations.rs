@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+use super::json::JsonBody;
 use super::query::QueryParams;
 use super::views::{
     ConversationPage, ConversationView, MissingWindow, SourceErrorView, SourceStatus,
@@ -144,7 +144,7 @@ pub async fn list_conversations(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Json<ConversationPage>, ApiError> {
+) -> Result<JsonBody<ConversationPage>, ApiError> {
     let params = QueryParams::parse(raw.as_deref(), PARAMETERS)?;
     let page_size = params.page_size(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let include_vendor_data = params.include_vendor_data()?;
@@ -263,7 +263,7 @@ pub async fn list_conversations(
                 },
             )
         });
-    Ok(Json(ConversationPage {
+    Ok(JsonBody(ConversationPage {
         data: page
             .items
             .into_iter()

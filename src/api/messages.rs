@@ -1,11 +1,11 @@
 //! `GET /conversations/{id}/messages`: one conversation's messages, paged in order.
 
-use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+use super::json::JsonBody;
 use super::query::QueryParams;
 use super::views::{MessagePage, MessageView};
 use crate::app::AppState;
@@ -70,7 +70,7 @@ pub async fn list_messages(
     headers: HeaderMap,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<MessagePage>, ApiError> {
+) -> Result<JsonBody<MessagePage>, ApiError> {
     let Path(raw_id) = path.map_err(|err| ApiError::InvalidId(err.body_text()))?;
     let id: ConversationId = raw_id
         .parse()
@@ -132,7 +132,7 @@ pub async fn list_messages(
             },
         )
     });
-    Ok(Json(MessagePage {
+    Ok(JsonBody(MessagePage {
         data,
         next_page_token,
     }))

@@ -2,6 +2,7 @@
 
 pub mod conversations;
 pub mod health;
+mod json;
 pub mod messages;
 mod query;
 pub mod sources;

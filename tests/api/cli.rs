@@ -16,6 +16,26 @@ fn openapi_prints_the_committed_document() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
 
+/// The allocator tuning in `.cargo/config.toml` is what keeps peak RSS low under load; a
+/// build that lost it would still pass every other test.
+#[test]
+fn the_binary_runs_on_tuned_jemalloc() {
+    let output = Command::new(BIN)
+        .arg("openapi")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stats = String::from_utf8_lossy(&output.stderr);
+    for option in [
+        "opt.dirty_decay_ms: 200",
+        "opt.muzzy_decay_ms: 0",
+        "opt.tcache_max: 4096",
+    ] {
+        assert!(stats.contains(option), "{option} missing from:\n{stats}");
+    }
+}
+
 #[test]
 fn check_config_redacts_secrets_and_names_the_bad_key() {
     let dir = std::env::temp_dir().join(format!("gateway-cli-test-{}", std::process::id()));

@@ -3,8 +3,8 @@
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use url::Url;
 
 use super::model::{ConversationPage, MessagePage};
@@ -111,8 +111,7 @@ impl GptbotsClient {
 pub(super) fn read<T: DeserializeOwned>(
     response: &UpstreamResponse,
 ) -> Result<Option<T>, VendorError> {
-    let body = serde_json::from_slice::<Value>(&response.body).ok();
-    if let Some(code) = body.as_ref().and_then(failure_code) {
+    if let Some(code) = failure_code(&response.body) {
         return if code == BEYOND_DATA {
             Ok(None)
         } else {
@@ -122,29 +121,45 @@ pub(super) fn read<T: DeserializeOwned>(
     if !response.status.is_success() {
         return Err(response.status_error());
     }
-    let body =
-        body.ok_or_else(|| VendorError::Decode("GPTBots sent a non-JSON body".to_owned()))?;
-    T::deserialize(&body)
+    // Straight from the bytes: a JSON tree first would cost a second parse of every page.
+    serde_json::from_slice::<T>(&response.body)
         .map(Some)
-        .map_err(|err| VendorError::Decode(err.to_string()))
+        .map_err(|err| {
+            if serde_json::from_slice::<IgnoredAny>(&response.body).is_err() {
+                VendorError::Decode("GPTBots sent a non-JSON body".to_owned())
+            } else {
+                VendorError::Decode(err.to_string())
+            }
+        })
 }
 
 /// GPTBots throttles with HTTP 429, or with its failure body's `code` 429 on any status.
 fn is_throttle(response: &UpstreamResponse) -> bool {
     response.status == StatusCode::TOO_MANY_REQUESTS
-        || serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .as_ref()
-            .and_then(failure_code)
-            .is_some_and(|code| code == "429")
+        || failure_code(&response.body).is_some_and(|code| code == "429")
+}
+
+/// The one field read before knowing what an answer is; every other field is skipped.
+#[derive(Deserialize)]
+struct FailureProbe {
+    #[serde(default)]
+    code: Option<ProbeCode>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProbeCode {
+    Number(serde_json::Number),
+    Text(String),
+    Other(IgnoredAny),
 }
 
 /// The `code` of a failure body. Success bodies carry no `code` (0 is read as success too).
-fn failure_code(body: &Value) -> Option<String> {
-    let code = match body.get("code")? {
-        Value::Number(number) => number.to_string(),
-        Value::String(text) => text.trim().to_owned(),
-        _ => return None,
+fn failure_code(body: &[u8]) -> Option<String> {
+    let code = match serde_json::from_slice::<FailureProbe>(body).ok()?.code? {
+        ProbeCode::Number(number) => number.to_string(),
+        ProbeCode::Text(text) => text.trim().to_owned(),
+        ProbeCode::Other(_) => return None,
     };
     (!code.is_empty() && code != "0").then_some(code)
 }
@@ -168,5 +183,48 @@ fn code_error(code: String, response: &UpstreamResponse) -> VendorError {
             response.status_error()
         }
         _ => VendorError::Rejected { code },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_code;
+
+    #[test]
+    fn reads_a_failure_code_written_as_a_number_or_a_string() {
+        assert_eq!(
+            failure_code(br#"{"code": 40005}"#).as_deref(),
+            Some("40005")
+        );
+        assert_eq!(
+            failure_code(br#"{"code": " 429 "}"#).as_deref(),
+            Some("429")
+        );
+        assert_eq!(
+            failure_code(br#"{"message": "x", "code": 40127, "data": [1, {"code": 1}]}"#)
+                .as_deref(),
+            Some("40127")
+        );
+    }
+
+    #[test]
+    fn sees_no_failure_in_success_bodies() {
+        for body in [
+            &br#"{"conversation": [{"code": 5}], "total": 1}"#[..],
+            br#"{"code": 0}"#,
+            br#"{"code": "0"}"#,
+            br#"{"code": ""}"#,
+            br#"{"code": null}"#,
+            br#"{"code": {"nested": 1}}"#,
+            br#"[{"code": 40005}]"#,
+            b"not json",
+        ] {
+            assert_eq!(
+                failure_code(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }
