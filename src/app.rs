@@ -34,9 +34,28 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Share of the request budget given to vendor calls; the rest is for merging and writing.
 const FAN_OUT_SHARE: f64 = 0.9;
 
-/// Everything handlers share. Cheap to clone.
+/// Everything handlers share, behind one `Arc`: axum clones the state for every layer of
+/// every request, and one reference count is cheaper than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    /// Shares `state`.
+    pub fn new(state: SharedState) -> Self {
+        Self(Arc::new(state))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct SharedState {
     /// The fan-out engine over every source.
     pub aggregator: Arc<Aggregator>,
     /// Signs page tokens.
@@ -55,7 +74,7 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
 }
 
-impl AppState {
+impl SharedState {
     /// The context of vendor calls made for one request: its deadline and id.
     pub fn call_context(&self, headers: &HeaderMap) -> CallContext {
         CallContext {
@@ -90,7 +109,7 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         );
     }
     metrics::install();
-    let state = AppState {
+    let state = AppState::new(SharedState {
         aggregator: Arc::new(Aggregator::new(registry, config.cache.ttl)),
         cursor: Arc::new(cursor),
         sources: Arc::new(config.sources.clone()),
@@ -99,7 +118,7 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         auth: Arc::new(auth),
         guard: Arc::new(Guard::new(&config.server)),
         ready: Arc::new(AtomicBool::new(false)),
-    };
+    });
     Ok((router(state.clone()), state))
 }
 
