@@ -44,6 +44,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide recorder once (later calls reuse it) and returns its handle.
@@ -54,6 +57,21 @@ pub fn install() -> &'static PrometheusHandle {
             .expect("the bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
+        // The recorder keeps every histogram sample until upkeep folds it into the buckets,
+        // and a recorder built this way runs none itself: a gateway nobody scrapes would
+        // grow by every request it served.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::warn!(error = %err, "cannot start metrics upkeep; /metrics scrapes still run it");
+        }
         // Fails only if another recorder was installed first; its owner then reports.
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("A metrics recorder was already installed; /metrics stays empty.");
