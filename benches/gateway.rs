@@ -1,5 +1,5 @@
 //! The benchmark: the release gateway and nginx over the same vendor simulators, driven by
-//! wrk, printed as one Markdown table. Run it with `scripts/bench.sh` (which installs nginx
+//! wrk, printed as one Markdown table with the vendor calls each run cost. Run it with `scripts/bench.sh` (which installs nginx
 //! and wrk) or `cargo bench --bench gateway`. Knobs (environment): `BENCH_SECONDS` (per
 //! run, default 10), `BENCH_CONNECTIONS` (default 32), `BENCH_LATENCY_MS` (simulator latency
 //! of the single-source runs, default 0), `BENCH_CONVERSATIONS` (per vendor, default 2000).
@@ -74,6 +74,8 @@ struct Load {
     p99_ms: f64,
     failures: u64,
     peak_rss_mb: Option<f64>,
+    /// Calls the simulators received during the run, per request answered.
+    vendor_calls_per_request: f64,
 }
 
 struct Row {
@@ -110,7 +112,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let until = Utc::now();
     let since = until - chrono::Duration::days(1);
     let nginx = Nginx::start(&work, sim, since, until)?;
-    let wrk = Wrk::new(&work, settings.seconds)?;
+    let wrk = Wrk::new(&work, settings.seconds, sandbox.clone())?;
     let c = settings.connections;
     let mut rows = Vec::new();
     let mut measure = |name: &str, load: Load| {
@@ -121,50 +123,71 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         load
     };
 
-    // 1. One source, one upstream call per request: gateway vs nginx.
+    // 1. One source: gateway vs nginx. Every gateway request names a window of its own
+    // (`until` a millisecond later each time), so it can share no vendor call with another
+    // and makes exactly the one call nginx makes: the same work, compared. (Generating the
+    // URLs costs wrk a little more CPU on the gateway's side of the comparison.)
+    let stamp = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let single = format!(
         "/conversations?source=assistant&since={}&until={}",
-        since.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-        until.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        stamp(since),
+        stamp(until)
     );
     let single = single.as_str();
-    wrk.run(&nginx.url("/conversations"), 2)?; // warm-up
+    let distinct = Distinct {
+        prefix: format!(
+            "/conversations?source=assistant&since={}&until=",
+            stamp(since)
+        ),
+        base_ms: until.timestamp_millis(),
+    };
+    wrk.run(&nginx.url("/conversations"), 2, None)?; // warm-up
     let base = measure(
         "nginx → the same GPTBots list call (baseline)",
-        wrk.run_with_rss(&nginx.url("/conversations"), c, &nginx.pids())?,
+        wrk.run_with_rss(&nginx.url("/conversations"), c, None, &nginx.pids())?,
     );
-    wrk.run(&uncached.url(single), 2)?;
+    wrk.run(&uncached.url(single), 2, None)?;
     let through = measure(
-        "gateway `/conversations?source=assistant`, one day, cache off",
-        wrk.run_with_rss(&uncached.url(single), c, &[uncached.pid()])?,
+        "gateway `/conversations?source=assistant`, one day, cache off, every request distinct",
+        wrk.run_with_rss(&uncached.url(""), c, Some(&distinct), &[uncached.pid()])?,
     );
     measure(
-        "gateway `/conversations?source=assistant`, one day, cache on",
-        wrk.run_with_rss(&cached.url(single), c, &[cached.pid()])?,
+        "gateway, the same, identical requests (concurrent ones share a vendor call)",
+        wrk.run_with_rss(&uncached.url(single), c, None, &[uncached.pid()])?,
+    );
+    measure(
+        "gateway, the same, identical requests, cache on",
+        wrk.run_with_rss(&cached.url(single), c, None, &[cached.pid()])?,
     );
     // One connection: the latency a hop adds when nothing queues for the CPU (at `c`
     // connections both are saturated, so their p50s only restate the throughput ratio).
     let base_alone = measure(
         "nginx, one connection",
-        wrk.run_with_rss(&nginx.url("/conversations"), 1, &nginx.pids())?,
+        wrk.run_with_rss(&nginx.url("/conversations"), 1, None, &nginx.pids())?,
     );
     let through_alone = measure(
-        "gateway, cache off, one connection",
-        wrk.run_with_rss(&uncached.url(single), 1, &[uncached.pid()])?,
+        "gateway, cache off, every request distinct, one connection",
+        wrk.run_with_rss(&uncached.url(""), 1, Some(&distinct), &[uncached.pid()])?,
     );
 
-    // 2. Four sources, each 50 ms away: the fan-out costs about the slowest one.
+    // 2. Four sources, each 50 ms away: the fan-out costs about the slowest one. Every
+    // request its own window again, so each one costs every asked vendor a call.
     for vendor in SimVendor::ALL {
         sandbox.set_faults(vendor, latency(50));
     }
     let filter = format!("customer_id={customer}");
+    let window_of_its_own = |query: String| Distinct {
+        prefix: format!("/conversations?{query}&until="),
+        base_ms: Utc::now().timestamp_millis(),
+    };
     let mut slowest: Option<Load> = None;
     for source in SOURCES {
         let load = measure(
-            &format!("gateway, `{source}` alone, 50 ms upstream"),
+            &format!("gateway, `{source}` alone, 50 ms upstream, every request distinct"),
             wrk.run_with_rss(
-                &uncached.url(&format!("/conversations?source={source}&{filter}")),
+                &uncached.url(""),
                 c,
+                Some(&window_of_its_own(format!("source={source}&{filter}"))),
                 &[uncached.pid()],
             )?,
         );
@@ -173,14 +196,23 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     }
     let slowest = slowest.context("no single-source run")?;
-    let fanout_url = uncached.url(&format!("/conversations?{filter}"));
     let fanout = measure(
-        "gateway, four sources, 50 ms upstream each",
-        wrk.run_with_rss(&fanout_url, c, &[uncached.pid()])?,
+        "gateway, four sources, 50 ms upstream each, every request distinct",
+        wrk.run_with_rss(
+            &uncached.url(""),
+            c,
+            Some(&window_of_its_own(filter.clone())),
+            &[uncached.pid()],
+        )?,
     );
     let wide = measure(
-        "gateway, four sources, 50 ms upstream, 256 connections",
-        wrk.run_with_rss(&fanout_url, 256, &[uncached.pid()])?,
+        "gateway, the same, 256 connections",
+        wrk.run_with_rss(
+            &uncached.url(""),
+            256,
+            Some(&window_of_its_own(filter.clone())),
+            &[uncached.pid()],
+        )?,
     );
 
     // 3. Walking a large window: vendor list calls against the fewest possible.
@@ -290,13 +322,13 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| run | requests/s | p50 ms | p95 ms | p99 ms | failed | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|"
+        "| run | requests/s | p50 ms | p95 ms | p99 ms | failed | peak RSS MB | vendor calls / request |\n|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in rows {
         let l = &row.load;
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} |",
             row.name,
             l.requests_per_second,
             l.p50_ms,
@@ -304,7 +336,8 @@ fn report(
             l.p99_ms,
             l.failures,
             l.peak_rss_mb
-                .map_or_else(|| "–".to_owned(), |mb| format!("{mb:.1}"))
+                .map_or_else(|| "–".to_owned(), |mb| format!("{mb:.1}")),
+            l.vendor_calls_per_request,
         );
     }
     let _ = writeln!(
@@ -321,7 +354,7 @@ fn report(
     let throughput = loaded.gateway.requests_per_second / loaded.nginx.requests_per_second;
     ratio(
         &format!(
-            "throughput, gateway / nginx (one source, cache off, {} connections)",
+            "throughput, gateway / nginx (one source, cache off, distinct requests, {} connections)",
             settings.connections
         ),
         throughput,
@@ -620,8 +653,39 @@ fn which(program: &str) -> Option<PathBuf> {
 struct Wrk {
     program: PathBuf,
     script: PathBuf,
+    distinct_script: PathBuf,
     seconds: u64,
+    /// Its call log counts the vendor calls of each run.
+    sandbox: Sandbox,
 }
+
+/// Requests that each name a window of their own: `prefix` followed by an RFC 3339 time,
+/// `base_ms` plus a millisecond more for every request (interleaved across wrk's threads).
+#[derive(Clone)]
+struct Distinct {
+    prefix: String,
+    base_ms: i64,
+}
+
+const WRK_DISTINCT: &str = r#"
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+init = function(args)
+  prefix = args[1]
+  base = tonumber(args[2])
+  sent = 0
+end
+request = function()
+  sent = sent + 1
+  local ms = base + sent * 2 + id
+  local path = prefix .. os.date("!%Y-%m-%dT%H:%M:%S", math.floor(ms / 1000))
+    .. string.format(".%03dZ", ms % 1000)
+  return wrk.format("GET", path)
+end
+"#;
 
 const WRK_SCRIPT: &str = r#"
 done = function(summary, latency, requests)
@@ -634,33 +698,51 @@ end
 "#;
 
 impl Wrk {
-    fn new(work: &Path, seconds: u64) -> anyhow::Result<Self> {
+    fn new(work: &Path, seconds: u64, sandbox: Sandbox) -> anyhow::Result<Self> {
         let program =
             which("wrk").context("wrk is not installed (scripts/bench.sh installs it)")?;
         let script = work.join("summary.lua");
         std::fs::write(&script, WRK_SCRIPT)?;
+        let distinct_script = work.join("distinct.lua");
+        std::fs::write(&distinct_script, format!("{WRK_DISTINCT}{WRK_SCRIPT}"))?;
         Ok(Self {
             program,
             script,
+            distinct_script,
             seconds,
+            sandbox,
         })
     }
 
     /// Load with `connections` for the configured time; peak RSS of `pids` (summed) over
     /// the run.
-    fn run_with_rss(&self, url: &str, connections: u32, pids: &[u32]) -> anyhow::Result<Load> {
+    /// Load with `connections` for the configured time (every request its own window when
+    /// `distinct` is given); peak RSS of `pids` (summed) over the run.
+    fn run_with_rss(
+        &self,
+        url: &str,
+        connections: u32,
+        distinct: Option<&Distinct>,
+        pids: &[u32],
+    ) -> anyhow::Result<Load> {
         for pid in pids {
             // "5" resets the peak RSS the kernel keeps (VmHWM) to the current RSS.
             let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
         }
-        let mut load = self.run(url, connections)?;
+        let mut load = self.run(url, connections, distinct)?;
         let total: Option<f64> = pids.iter().map(|pid| peak_rss_mb(*pid)).sum();
         load.peak_rss_mb = total;
         Ok(load)
     }
 
-    fn run(&self, url: &str, connections: u32) -> anyhow::Result<Load> {
-        let output = Command::new(&self.program)
+    fn run(
+        &self,
+        url: &str,
+        connections: u32,
+        distinct: Option<&Distinct>,
+    ) -> anyhow::Result<Load> {
+        let mut command = Command::new(&self.program);
+        command
             // wrk wants at least one connection per thread.
             .args(["-t", &connections.min(2).to_string()])
             .args(["-c", &connections.to_string()])
@@ -670,11 +752,19 @@ impl Wrk {
                 "--timeout",
                 "10s",
                 "-s",
-            ])
-            .arg(&self.script)
-            .arg(url)
-            .output()
-            .context("cannot run wrk")?;
+            ]);
+        match distinct {
+            Some(distinct) => command
+                .arg(&self.distinct_script)
+                .arg(url)
+                .arg("--")
+                .arg(&distinct.prefix)
+                .arg(distinct.base_ms.to_string()),
+            None => command.arg(&self.script).arg(url),
+        };
+        self.sandbox.reset_calls();
+        let output = command.output().context("cannot run wrk")?;
+        let vendor_calls = self.sandbox.calls().len() as f64;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let line = stdout
             .lines()
@@ -690,6 +780,7 @@ impl Wrk {
             failures: summary["errors"].as_u64().unwrap_or(0)
                 + summary["non2xx"].as_u64().unwrap_or(0),
             peak_rss_mb: None,
+            vendor_calls_per_request: vendor_calls / number("requests"),
         })
     }
 }

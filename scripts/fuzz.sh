@@ -49,8 +49,10 @@ for target in "${targets[@]}"; do
   echo "fuzz: $target for ${seconds}s" >&2
   cargo fuzz run --sanitizer none "$target" -- -max_total_time="$seconds" -max_len=65536 \
     -print_final_stats=1 2>&1 | grep -E '^(#[0-9]+ *DONE|Done|stat::number_of_executed_units|==|SUMMARY|thread .* panicked)' || true
-  if compgen -G "artifacts/$target/crash-*" >/dev/null; then
-    echo "fuzz: $target crashed; inputs in fuzz/artifacts/$target/" >&2
+  found=$(find "artifacts/$target" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' \
+    -o -name 'timeout-*' -o -name 'leak-*' \) 2>/dev/null || true)
+  if [ -n "$found" ]; then
+    echo "fuzz: $target crashed, ran out of memory or hung; inputs in fuzz/artifacts/$target/" >&2
     exit 1
   fi
 done
