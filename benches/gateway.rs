@@ -221,6 +221,9 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let mut walks = Vec::new();
     for page_size in [20, 100] {
+        // Requests of the last load run may still be calling vendors (a server notices a
+        // client gone only when it answers): count from when the call log is quiet.
+        wait_until_quiet(&sandbox);
         sandbox.reset_calls();
         let fresh = Gateway::start(&work, &format!("walk{page_size}"), sim, None)?;
         let seen = walk(&fresh, page_size).await?;
@@ -254,6 +257,20 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     std::io::stdout().lock().write_all(report.as_bytes())?;
     Ok(())
+}
+
+/// Waits until the simulators have had no call for a second (at most 30 s). It blocks its
+/// thread, as the wrk runs do; the simulators keep serving on the runtime's other worker.
+fn wait_until_quiet(sandbox: &Sandbox) {
+    let mut last = sandbox.calls().len();
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = sandbox.calls().len();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
 }
 
 fn latency(ms: u64) -> Faults {
@@ -762,6 +779,8 @@ impl Wrk {
                 .arg(distinct.base_ms.to_string()),
             None => command.arg(&self.script).arg(url),
         };
+        // Calls still made for the last run's requests would be counted against this one.
+        wait_until_quiet(&self.sandbox);
         self.sandbox.reset_calls();
         let output = command.output().context("cannot run wrk")?;
         let vendor_calls = self.sandbox.calls().len() as f64;
