@@ -57,21 +57,21 @@ impl std::ops::Deref for AppState {
 /// The parts of [`AppState`].
 pub struct SharedState {
     /// The fan-out engine over every source.
-    pub aggregator: Arc<Aggregator>,
+    pub aggregator: Aggregator,
     /// Signs page tokens.
-    pub cursor: Arc<CursorKey>,
+    pub cursor: CursorKey,
     /// Configured sources, for `GET /sources`.
-    pub sources: Arc<Vec<SourceConfig>>,
+    pub sources: Vec<SourceConfig>,
     /// Whole budget of one request.
     pub request_timeout: Duration,
     /// Longest `since`..`until` range.
     pub max_range_days: u32,
     /// Who may call, and which paths are open.
-    pub auth: Arc<Authenticator>,
+    pub auth: Authenticator,
     /// Inbound size, concurrency and per-consumer limits.
-    pub guard: Arc<Guard>,
+    pub guard: Guard,
     /// False until serving and again once shutdown begins.
-    pub ready: Arc<AtomicBool>,
+    pub ready: AtomicBool,
 }
 
 impl SharedState {
@@ -110,14 +110,14 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     }
     metrics::install();
     let state = AppState::new(SharedState {
-        aggregator: Arc::new(Aggregator::new(registry, config.cache.ttl)),
-        cursor: Arc::new(cursor),
-        sources: Arc::new(config.sources.clone()),
+        aggregator: Aggregator::new(registry, config.cache.ttl),
+        cursor,
+        sources: config.sources.clone(),
         request_timeout: config.server.request_timeout,
         max_range_days: config.server.max_range_days,
-        auth: Arc::new(auth),
-        guard: Arc::new(Guard::new(&config.server)),
-        ready: Arc::new(AtomicBool::new(false)),
+        auth,
+        guard: Guard::new(&config.server),
+        ready: AtomicBool::new(false),
     });
     Ok((router(state.clone()), state))
 }
@@ -196,14 +196,14 @@ async fn enforce_budget(State(state): State<AppState>, request: Request, next: N
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, router: Router, state: AppState) -> std::io::Result<()> {
     state.ready.store(true, Ordering::SeqCst);
-    let ready = state.ready.clone();
+    let shutting_down = state.clone();
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown_signal().await;
-        ready.store(false, Ordering::SeqCst);
+        shutting_down.ready.store(false, Ordering::SeqCst);
         tracing::info!("Shutting down: finishing in-flight requests.");
     })
     .await
