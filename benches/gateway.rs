@@ -134,13 +134,12 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         stamp(until)
     );
     let single = single.as_str();
-    let distinct = Distinct {
-        prefix: format!(
-            "/conversations?source=assistant&since={}&until=",
-            stamp(since)
-        ),
-        base_ms: until.timestamp_millis(),
+    // A request `query` that names a window of its own each time it is sent.
+    let window_of_its_own = |query: String| Distinct {
+        prefix: format!("/conversations?{query}&until="),
+        base_ms: Utc::now().timestamp_millis(),
     };
+    let distinct = window_of_its_own(format!("source=assistant&since={}", stamp(since)));
     wrk.run(&nginx.url("/conversations"), 2, None)?; // warm-up
     let base = measure(
         "nginx → the same GPTBots list call (baseline)",
@@ -176,10 +175,6 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         sandbox.set_faults(vendor, latency(50));
     }
     let filter = format!("customer_id={customer}");
-    let window_of_its_own = |query: String| Distinct {
-        prefix: format!("/conversations?{query}&until="),
-        base_ms: Utc::now().timestamp_millis(),
-    };
     let mut slowest: Option<Load> = None;
     for source in SOURCES {
         let load = measure(
