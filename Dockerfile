@@ -9,6 +9,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo ./.cargo
 COPY src ./src
+# Cargo.toml names the benchmark target, so cargo cannot read the manifest without it.
+COPY benches ./benches
 # The registry and target caches only speed up rebuilds; the binary is copied out of them.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
