@@ -338,9 +338,10 @@ async fn read_segment(
     for page in 0.. {
         if page == MAX_PAGES_PER_SEGMENT {
             // Better a clear failure than a silently truncated list.
-            return Err(VendorError::Decode(format!(
-                "the vendor was still paging after {MAX_PAGES_PER_SEGMENT} pages"
-            )));
+            return Err(VendorError::endless_paging(
+                "conversation list",
+                MAX_PAGES_PER_SEGMENT,
+            ));
         }
         let batch = adapter
             .list_conversations(ctx, segment, cursor.as_deref())

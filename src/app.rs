@@ -149,6 +149,7 @@ fn router(state: AppState) -> Router {
             // the id. Cheap refusals (size, load) come before auth; the consumer's rate
             // limit needs auth to name the consumer.
             ServiceBuilder::new()
+                .layer(middleware::map_request(drop_unsafe_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(trace)
@@ -175,6 +176,29 @@ fn router(state: AppState) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// Longest caller-given request id kept.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Drops a caller's `X-Request-Id` that is long or holds anything but letters, digits and
+/// `._:-`, so a fresh id is made: the id is echoed, logged on every line and sent to vendors.
+async fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let safe = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    };
+    let headers = request.headers_mut();
+    let values = headers.get_all(&REQUEST_ID);
+    let keep = values.iter().count() == 1 && values.iter().all(safe);
+    if !keep {
+        headers.remove(&REQUEST_ID);
+    }
+    request
 }
 
 async fn route_not_found(request: Request) -> ApiError {

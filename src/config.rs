@@ -620,6 +620,14 @@ impl RawConfig {
                     "must not be empty",
                 ));
             }
+            // A header value cannot carry these, so such a key would refuse everyone.
+            if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    format!("auth.api_keys[{index}]"),
+                    "contains whitespace or a line break (often a trailing newline from \
+                     `${NAME}`): a bearer key with it can never match",
+                ));
+            }
             if let Some(hex_digest) = key.strip_prefix(SHA256_KEY_PREFIX) {
                 if hex_digest.len() != 64 || hex::decode(hex_digest).is_err() {
                     return Err(invalid(
@@ -993,6 +1001,22 @@ api_key = "${JIJYUN_API_KEY}"
         assert_eq!(config.rate_limit.replicas.map(NonZeroU32::get), Some(3));
         assert_eq!(Config::parse("", env).unwrap().rate_limit.replicas, None);
         assert!(error_of("[rate_limit]\nreplicas = 0\n").contains("rate_limit.replicas"));
+    }
+
+    #[test]
+    fn an_api_key_with_whitespace_is_refused_at_load_naming_the_key_not_its_value() {
+        // `${NAME}` filled from a file keeps the file's trailing newline.
+        let from_file = |_: &str| Some("consumer-key-1\n".to_owned());
+        let err = Config::parse("[auth]\napi_keys = [\"${KEY}\"]\n", from_file)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.api_keys[0]"), "{err}");
+        assert!(!err.contains("consumer-key-1"), "{err}");
+        for padded in [" key", "key ", "ke y", "key\t"] {
+            let err = error_of(&format!("[auth]\napi_keys = [\"ok\", {padded:?}]\n"));
+            assert!(err.contains("auth.api_keys[1]"), "{padded:?}: {err}");
+        }
+        assert!(Config::parse("[auth]\napi_keys = [\"a.b-c_d~e+f/g=\"]\n", env).is_ok());
     }
 
     #[test]

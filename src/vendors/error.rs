@@ -43,7 +43,7 @@ pub enum VendorError {
         retry_after: Option<Duration>,
     },
     /// The vendor answered with a business error code.
-    #[error("the vendor refused the request (vendor code {code})")]
+    #[error("the vendor refused the request (vendor code {})", short_code(code))]
     Rejected {
         /// The vendor's own error code.
         code: String,
@@ -97,6 +97,14 @@ impl VendorError {
         matches!(self, Self::RateLimited { .. } | Self::QuotaExhausted { .. })
     }
 
+    /// A vendor listing that was still offering pages after `pages` of them: better a clear
+    /// failure than a silently truncated list or an unbounded number of calls.
+    pub fn endless_paging(what: &str, pages: impl std::fmt::Display) -> Self {
+        Self::Decode(format!(
+            "{what}: the vendor was still paging after {pages} pages"
+        ))
+    }
+
     /// Internal detail for logs (never for clients).
     pub fn detail(&self) -> Option<&str> {
         match self {
@@ -104,6 +112,20 @@ impl VendorError {
             _ => None,
         }
     }
+}
+
+/// Longest vendor code shown to clients.
+const MAX_SHOWN_CODE_LEN: usize = 32;
+
+/// A vendor's code as clients may see it: a short token of letters, digits, `_`, `-` and
+/// `.`, or `unrecognized`. The code is the vendor's text, so it may be anything, of any size.
+fn short_code(code: &str) -> &str {
+    let token = !code.is_empty()
+        && code.len() <= MAX_SHOWN_CODE_LEN
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if token { code } else { "unrecognized" }
 }
 
 impl From<reqwest::Error> for VendorError {
@@ -129,4 +151,28 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vendor_code_reaches_clients_only_as_a_short_safe_token() {
+        let shown = |code: &str| {
+            VendorError::Rejected {
+                code: code.to_owned(),
+            }
+            .to_string()
+        };
+        assert!(shown("40127").ends_with("(vendor code 40127)"));
+        assert!(
+            shown("window_longer_than_7_days").ends_with("(vendor code window_longer_than_7_days)")
+        );
+        assert!(shown(&"9".repeat(33)).ends_with("(vendor code unrecognized)"));
+        assert!(shown("<script>alert(1)</script>").ends_with("(vendor code unrecognized)"));
+        let huge = shown(&"x".repeat(20_000));
+        assert!(huge.len() < 80, "{huge}");
+        assert!(shown("").ends_with("(vendor code unrecognized)"));
+    }
 }

@@ -28,6 +28,11 @@ mod udesk;
 pub use error::VendorError;
 pub use http::{CallContext, Upstream};
 
+/// Most vendor pages read for one conversation's messages (10,000 messages at 100 a page):
+/// one bound for every adapter's message paging, so a vendor that never stops paging costs
+/// a known number of calls and then fails with [`VendorError::endless_paging`].
+pub const MAX_MESSAGE_PAGES: u32 = 100;
+
 /// What a source is asked for when listing conversations. The window is half-open,
 /// `since <= t < until`, on the time a conversation sorts by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

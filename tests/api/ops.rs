@@ -187,6 +187,40 @@ async fn the_request_id_is_returned_as_sent_or_generated() {
 }
 
 #[tokio::test]
+async fn a_long_or_unsafe_request_id_is_replaced_by_a_generated_one() {
+    let app = TestApp::spawn().await;
+    for unsafe_id in [
+        "x".repeat(16 * 1024),
+        "<script>alert(1)</script>".to_owned(),
+        "a b".to_owned(),
+        "x".repeat(65),
+    ] {
+        let answer = app
+            .http
+            .get(format!("{}/sources", app.base_url))
+            .header("x-request-id", unsafe_id.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        let id = answer.headers()["x-request-id"].to_str().unwrap();
+        assert!(
+            uuid::Uuid::parse_str(id).is_ok(),
+            "{unsafe_id:.40} came back as {id:.40}"
+        );
+    }
+    let longest_kept = "a".repeat(64);
+    let answer = app
+        .http
+        .get(format!("{}/sources", app.base_url))
+        .header("x-request-id", longest_kept.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], longest_kept.as_str());
+}
+
+#[tokio::test]
 async fn a_burst_beyond_the_concurrency_limit_is_shed_with_503_and_probes_still_answer() {
     let app = TestApp::spawn_with(Setup {
         edit: Box::new(|config| config.server.max_concurrent_requests = 2),

@@ -14,7 +14,8 @@ use self::client::{BEYOND_DATA, GptbotsClient, ListParams, PAGE_SIZE};
 use crate::config::{GptbotsSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
+    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Upstream, VendorAdapter,
+    VendorError,
 };
 
 /// A GPTBots source: one agent's API key.
@@ -111,22 +112,20 @@ impl VendorAdapter for GptbotsAdapter {
         native_id: &str,
     ) -> Result<Vec<Message>, VendorError> {
         let mut items = Vec::new();
-        let mut page = 1;
-        loop {
+        for page in 1..=MAX_MESSAGE_PAGES {
             let Some(batch) = self.client.message_page(ctx, native_id, page).await? else {
                 beyond_data(page)?;
-                break;
+                return Ok(model::into_messages(items));
             };
             let total = batch.total();
             let received = batch.into_items();
             let short = received.len() < PAGE_SIZE as usize;
             items.extend(received);
             if short || total.is_some_and(|total| items.len() as u64 >= total) {
-                break;
+                return Ok(model::into_messages(items));
             }
-            page += 1;
         }
-        Ok(model::into_messages(items))
+        Err(VendorError::endless_paging("messages", MAX_MESSAGE_PAGES))
     }
 }
 

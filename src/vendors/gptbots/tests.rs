@@ -439,6 +439,30 @@ async fn list_messages_reads_every_page_until_the_total_is_reached() {
 }
 
 #[tokio::test]
+async fn list_messages_stops_with_a_clear_failure_when_the_vendor_never_stops_paging() {
+    // Arrange: every page is full and the total keeps growing, as a broken vendor might.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "total": "999999999", "conversation_content": message_rows(0..100) }),
+        ))
+        .mount(&server)
+        .await;
+
+    // Act
+    let err = adapter(&server, Duration::from_secs(5))
+        .list_messages(&ctx(), "c1")
+        .await
+        .unwrap_err();
+
+    // Assert: the shared bound of message pages, then a bad-response failure.
+    assert_eq!(err.code(), "UPSTREAM_BAD_RESPONSE");
+    let calls = server.received_requests().await.unwrap().len();
+    assert_eq!(calls, crate::vendors::MAX_MESSAGE_PAGES as usize);
+}
+
+#[tokio::test]
 async fn list_messages_stops_at_a_short_page_or_when_a_later_page_is_beyond_the_data() {
     // Arrange
     let server = MockServer::start().await;

@@ -16,7 +16,8 @@ use crate::config::{SourceConfig, UdeskSettings};
 use crate::domain::{Conversation, Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
+    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Upstream, VendorAdapter,
+    VendorError,
 };
 
 use client::{PAGE_SIZE, UdeskClient};
@@ -26,8 +27,6 @@ use model::{KEYWORDS_SOURCE_CUSTOMER_ID, LogItem, Session, SessionQuery};
 const MAX_WINDOW_DAYS: i64 = 365;
 /// `sortFlag` 0: newest first.
 const SORT_NEWEST_FIRST: u8 = 0;
-/// Stops a session-log walk that never reaches its end (99 000 messages).
-const MAX_LOG_PAGES: u32 = 1000;
 
 /// A Udesk KM source: one admin account and one robot.
 pub(super) struct UdeskAdapter {
@@ -123,7 +122,7 @@ impl VendorAdapter for UdeskAdapter {
         // Logs keep the order KM sends them in (oldest first in the seed); never re-sorted.
         let mut messages = Vec::new();
         let mut seen = HashSet::new();
-        for page_num in 1..=MAX_LOG_PAGES {
+        for page_num in 1..=MAX_MESSAGE_PAGES {
             let page = self.client.session_logs(ctx, native_id, page_num).await?;
             let more = page.paging.has_more(page_num, PAGE_SIZE, page.items.len());
             for raw in page.items {
@@ -137,9 +136,10 @@ impl VendorAdapter for UdeskAdapter {
                 return Ok(messages);
             }
         }
-        Err(VendorError::Decode(format!(
-            "session logs still had more pages after {MAX_LOG_PAGES}"
-        )))
+        Err(VendorError::endless_paging(
+            "session logs",
+            MAX_MESSAGE_PAGES,
+        ))
     }
 }
 
