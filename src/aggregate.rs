@@ -11,7 +11,9 @@ use futures::future::join_all;
 use moka::future::Cache;
 
 use crate::domain::{Conversation, Message, SortKey, SourceName, VendorKind};
-use crate::vendors::{CallContext, ConversationQuery, VendorAdapter, VendorError, VendorRegistry};
+use crate::vendors::{
+    CallContext, ConversationBatch, ConversationQuery, VendorAdapter, VendorError, VendorRegistry,
+};
 
 /// Most vendor pages read for one segment: a guard against a vendor cursor that never ends.
 const MAX_PAGES_PER_SEGMENT: usize = 1000;
@@ -66,12 +68,17 @@ pub struct SourceHealth {
 }
 
 type SegmentKey = (SourceName, ConversationQuery);
+/// One vendor page of a segment: the segment and the cursor it starts at.
+type PageKey = (SourceName, ConversationQuery, Option<String>);
 type MessagesKey = (SourceName, String);
 
 /// The fan-out engine. One per process, shared by every request.
 pub struct Aggregator {
     registry: VendorRegistry,
     segments: Flights<SegmentKey, Arc<Vec<Conversation>>>,
+    /// Vendor pages of segments still being read: a request that runs out of budget or
+    /// quota mid-segment leaves them here, so asking again continues where it stopped.
+    pages: Flights<PageKey, Arc<ConversationBatch>>,
     messages: Flights<MessagesKey, Arc<Vec<Message>>>,
     health: Mutex<BTreeMap<SourceName, SourceHealth>>,
 }
@@ -82,6 +89,7 @@ impl Aggregator {
         Self {
             registry,
             segments: Flights::new("segments", cache_ttl),
+            pages: Flights::new("pages", cache_ttl),
             messages: Flights::new("messages", cache_ttl),
             health: Mutex::new(BTreeMap::new()),
         }
@@ -237,10 +245,62 @@ impl Aggregator {
         adapter: &dyn VendorAdapter,
         segment: &ConversationQuery,
     ) -> Result<Arc<Vec<Conversation>>, VendorError> {
-        let load = async { read_segment(ctx, adapter, segment).await.map(Arc::new) };
+        let load = async { self.read_segment(ctx, adapter, segment).await.map(Arc::new) };
         self.segments
             .get((adapter.source().clone(), segment.clone()), load)
             .await
+    }
+
+    /// Reads every vendor page of one segment and keeps what matches the query exactly.
+    /// Each page is kept on its own until the segment is complete (then the segment is).
+    async fn read_segment(
+        &self,
+        ctx: &CallContext,
+        adapter: &dyn VendorAdapter,
+        segment: &ConversationQuery,
+    ) -> Result<Vec<Conversation>, VendorError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen_cursors = HashSet::new();
+        let mut read = Vec::new();
+        for page in 0.. {
+            if page == MAX_PAGES_PER_SEGMENT {
+                return Err(VendorError::endless_paging(
+                    "conversation list",
+                    MAX_PAGES_PER_SEGMENT,
+                ));
+            }
+            let key = (adapter.source().clone(), segment.clone(), cursor.clone());
+            let load = async {
+                let batch = adapter
+                    .list_conversations(ctx, segment, cursor.as_deref())
+                    .await?;
+                Ok(Arc::new(ConversationBatch {
+                    items: batch
+                        .items
+                        .into_iter()
+                        .filter(|item| matches(item, segment))
+                        .collect(),
+                    next_cursor: batch.next_cursor,
+                }))
+            };
+            let batch = self.pages.get(key.clone(), load).await?;
+            read.push(key);
+            items.extend(batch.items.iter().cloned());
+            match &batch.next_cursor {
+                // A cursor seen before would loop forever: the vendor has nothing new to give.
+                Some(next) if seen_cursors.insert(next.clone()) => cursor = Some(next.clone()),
+                _ => break,
+            }
+        }
+        // The finished segment is cached whole: its pages need no second copy.
+        for key in read {
+            self.pages.forget(&key).await;
+        }
+        let mut seen = HashSet::new();
+        items.retain(|item| seen.insert(item.id.clone()));
+        items.sort_by_cached_key(Conversation::sort_key);
+        Ok(items)
     }
 
     fn record(&self, source: &SourceName, result: Result<(), &VendorError>) {
@@ -278,6 +338,12 @@ trait Weight {
 impl<T> Weight for Arc<Vec<T>> {
     fn weight(&self) -> u32 {
         u32::try_from(self.len()).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+impl Weight for Arc<ConversationBatch> {
+    fn weight(&self) -> u32 {
+        u32::try_from(self.items.len()).unwrap_or(u32::MAX).max(1)
     }
 }
 
@@ -324,44 +390,11 @@ where
         }
         outcome
     }
-}
 
-/// Reads every vendor page of one segment and keeps what matches the query exactly.
-async fn read_segment(
-    ctx: &CallContext,
-    adapter: &dyn VendorAdapter,
-    segment: &ConversationQuery,
-) -> Result<Vec<Conversation>, VendorError> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut seen_cursors = HashSet::new();
-    for page in 0.. {
-        if page == MAX_PAGES_PER_SEGMENT {
-            // Better a clear failure than a silently truncated list.
-            return Err(VendorError::endless_paging(
-                "conversation list",
-                MAX_PAGES_PER_SEGMENT,
-            ));
-        }
-        let batch = adapter
-            .list_conversations(ctx, segment, cursor.as_deref())
-            .await?;
-        items.extend(
-            batch
-                .items
-                .into_iter()
-                .filter(|item| matches(item, segment)),
-        );
-        match batch.next_cursor {
-            // A cursor seen before would loop forever: the vendor has nothing new to give.
-            Some(next) if seen_cursors.insert(next.clone()) => cursor = Some(next),
-            _ => break,
-        }
+    /// Drops a kept answer (nothing happens when there is none).
+    async fn forget(&self, key: &K) {
+        self.cache.invalidate(key).await;
     }
-    let mut seen = HashSet::new();
-    items.retain(|item| seen.insert(item.id.clone()));
-    items.sort_by_cached_key(Conversation::sort_key);
-    Ok(items)
 }
 
 /// Whether an item belongs to the query: its time inside the half-open window (items
@@ -585,6 +618,46 @@ mod tests {
             10,
             "30 items in vendor pages of 3"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_runs_out_of_budget_mid_segment_leaves_its_pages_for_the_retry() {
+        // 30 conversations in vendor pages of 3: ten calls of 100 ms, while each request's
+        // budget fits about four of them.
+        let times: Vec<Option<i64>> = (0..30).map(|n| Some(n * 3)).collect();
+        let mut vendor = FakeVendor::new("a", &times);
+        vendor.delay = Duration::from_millis(100);
+        let vendor = Arc::new(vendor);
+        let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
+        let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+
+        let mut tries = 0;
+        let page = loop {
+            tries += 1;
+            assert!(tries <= 5, "no progress between tries");
+            let ctx = CallContext::with_budget(Duration::from_millis(450));
+            let page = aggregator
+                .list_conversations(&ctx, &sources, &window(0, 100), None, 5)
+                .await;
+            if matches!(page.reports[0].outcome, SourceOutcome::Ok) {
+                break page;
+            }
+            assert!(
+                matches!(
+                    &page.reports[0].outcome,
+                    SourceOutcome::Failed(VendorError::Timeout)
+                ),
+                "{:?}",
+                page.reports[0].outcome
+            );
+        };
+
+        assert_eq!(tries, 3, "four pages per try: 4 + 4 + 2");
+        assert_eq!(page.items.len(), 5);
+        assert_eq!(page.items[0].id.to_string(), "a:029");
+        // Each cut-short try loses at most the one call it was waiting on.
+        let calls = vendor.calls.load(Ordering::SeqCst);
+        assert!(calls <= 10 + 2, "{calls} vendor calls for 10 vendor pages");
     }
 
     #[tokio::test]

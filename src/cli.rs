@@ -125,6 +125,12 @@ fn fraction(name: &str, value: f64) -> anyhow::Result<f64> {
     Ok(value)
 }
 
+/// Prints a failed command's error for people: one line, its causes joined with `: `,
+/// never a backtrace (whatever `RUST_BACKTRACE` says). Errors here never carry secrets.
+pub fn report(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+}
+
 /// Runs the command line.
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();

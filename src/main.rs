@@ -7,6 +7,12 @@
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    conversation_gateway::cli::run().await
+async fn main() -> std::process::ExitCode {
+    match conversation_gateway::cli::run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            conversation_gateway::cli::report(&err);
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

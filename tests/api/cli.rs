@@ -83,6 +83,22 @@ fn check_config_redacts_secrets_and_names_the_bad_key() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("sources[0].email"));
+
+    // A shell with backtraces on still gets the one clear line.
+    let output = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&bad)
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LIB_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("sources[0].email"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
