@@ -54,6 +54,29 @@ pub struct ConversationBatch {
     pub items: Vec<Conversation>,
     /// Where the next vendor page starts, or `None` when this was the last one.
     pub next_cursor: Option<String>,
+    /// How many conversations the vendor says the whole query holds, when it says. A hint
+    /// for sizing time slices, never a reason to stop or skip paging.
+    pub total: Option<u64>,
+}
+
+impl ConversationBatch {
+    /// A last page with nothing on it.
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            next_cursor: None,
+            total: Some(0),
+        }
+    }
+}
+
+/// How a source's listing can be cut into time slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slicing {
+    /// Longest window one listing may span (Megaview: 7 days), if the vendor has a limit.
+    pub max_window: Option<chrono::Duration>,
+    /// Most conversations one vendor page holds (the page size the adapter asks for).
+    pub page_capacity: usize,
 }
 
 /// One configured, authenticated vendor account.
@@ -70,11 +93,12 @@ pub trait VendorAdapter: Send + Sync {
     /// Which vendor this source speaks to.
     fn vendor(&self) -> VendorKind;
 
-    /// Longest window one listing may span (Megaview: 7 days). The gateway splits longer
-    /// windows and calls [`VendorAdapter::list_conversations`] once per piece. A source
-    /// that sets it must give every conversation a sort time (`started_at` or
-    /// `last_message_at`), so each conversation belongs to exactly one piece.
-    fn max_window(&self) -> Option<chrono::Duration> {
+    /// How the vendor's time filter lets the gateway read a window in slices, or `None`
+    /// when a listing must be read whole (one piece per window). A sliced source's time
+    /// filter must match the conversations' sort time (`started_at`, else
+    /// `last_message_at`), so each conversation belongs to exactly one slice; any without
+    /// a sort time are taken from the window's oldest slice only.
+    fn slicing(&self) -> Option<Slicing> {
         None
     }
 
@@ -83,7 +107,7 @@ pub trait VendorAdapter: Send + Sync {
     fn unsupported(&self, query: &ConversationQuery) -> Option<String>;
 
     /// One vendor page of the conversations in `query` (whose window is never longer than
-    /// [`VendorAdapter::max_window`]), starting at `cursor` (`None`: the first page).
+    /// [`Slicing::max_window`]), starting at `cursor` (`None`: the first page).
     /// Always asks the vendor for its largest page. Items may be a little outside the
     /// window (vendors round to seconds); the gateway drops those.
     async fn list_conversations(

@@ -112,8 +112,8 @@ async fn metrics_series_move_under_traffic_and_labels_carry_no_ids() {
         r#"gateway_http_requests_total{route="/conversations",method="GET",status="200"}"#;
     let latency = r#"gateway_http_request_duration_seconds_count{route="/conversations",method="GET",status="200"}"#;
     let upstream = r#"gateway_upstream_requests_total{source="helpdesk",endpoint="#;
-    let hits = r#"gateway_cache_lookups_total{cache="segments",result="hit"}"#;
-    let misses = r#"gateway_cache_lookups_total{cache="segments",result="miss"}"#;
+    let hits = r#"gateway_cache_lookups_total{cache="slices",result="hit"}"#;
+    let misses = r#"gateway_cache_lookups_total{cache="slices",result="miss"}"#;
     let (requests0, latency0, hits0, misses0) = (
         series(&app, requests).await,
         series(&app, latency).await,

@@ -14,8 +14,8 @@ use self::client::{BEYOND_DATA, GptbotsClient, ListParams, PAGE_SIZE};
 use crate::config::{GptbotsSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Upstream, VendorAdapter,
-    VendorError,
+    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, Upstream,
+    VendorAdapter, VendorError,
 };
 
 /// A GPTBots source: one agent's API key.
@@ -49,6 +49,14 @@ impl VendorAdapter for GptbotsAdapter {
         VendorKind::Gptbots
     }
 
+    /// GPTBots filters by last chat time, which every listed conversation carries.
+    fn slicing(&self) -> Option<Slicing> {
+        Some(Slicing {
+            max_window: None,
+            page_capacity: PAGE_SIZE as usize,
+        })
+    }
+
     fn unsupported(&self, query: &ConversationQuery) -> Option<String> {
         query.agent_id.as_ref().map(|_| {
             "GPTBots conversations are between an end user and an AI agent: there is no human \
@@ -75,10 +83,7 @@ impl VendorAdapter for GptbotsAdapter {
         };
         // An empty window holds nothing; GPTBots would refuse its reversed bounds.
         if query.until <= query.since {
-            return Ok(ConversationBatch {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(ConversationBatch::empty());
         }
         let params = ListParams {
             conversation_type: &self.conversation_type,
@@ -88,11 +93,9 @@ impl VendorAdapter for GptbotsAdapter {
             user_id: query.customer_id.as_deref().filter(|id| !id.is_empty()),
         };
         let Some(batch) = self.client.conversation_page(ctx, &params).await? else {
-            return beyond_data(page).map(|()| ConversationBatch {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return beyond_data(page).map(|()| ConversationBatch::empty());
         };
+        let total = batch.total_hint();
         let items = batch.into_items();
         // `total`'s meaning is unclear (../shared/vendors/gptbots.md §2): a full page is
         // the only sign that another one may follow.
@@ -103,6 +106,7 @@ impl VendorAdapter for GptbotsAdapter {
                 .map(|item| item.into_domain(&self.source))
                 .collect(),
             next_cursor,
+            total,
         })
     }
 

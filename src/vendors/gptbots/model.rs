@@ -41,10 +41,17 @@ impl Number {
 #[derive(Debug, Deserialize)]
 pub(super) struct ConversationPage {
     list: Option<Vec<WithRaw<ConversationItem>>>,
+    total: Option<Number>,
 }
 
 impl ConversationPage {
-    /// The page's items, in vendor order. (`total` is not read: its meaning is unclear.)
+    /// `total` as sent. Its meaning is not documented (page count or grand total), so it is
+    /// only ever a hint for sizing slices, never a reason to stop paging.
+    pub(super) fn total_hint(&self) -> Option<u64> {
+        self.total.as_ref().and_then(Number::as_u64)
+    }
+
+    /// The page's items, in vendor order.
     pub(super) fn into_items(self) -> Vec<WithRaw<ConversationItem>> {
         self.list.unwrap_or_default()
     }

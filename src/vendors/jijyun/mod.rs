@@ -92,10 +92,7 @@ impl VendorAdapter for JijyunAdapter {
             // No cursor is ever issued, and `unsupported` skips queries without a customer.
             Some(id) if !id.is_empty() && cursor.is_none() => id,
             _ => {
-                return Ok(ConversationBatch {
-                    items: Vec::new(),
-                    next_cursor: None,
-                });
+                return Ok(ConversationBatch::empty());
             }
         };
         let mut request = self.record_request(customer_id, days_back_to(query.since, Utc::now()));
@@ -109,6 +106,7 @@ impl VendorAdapter for JijyunAdapter {
                 .map(|chat| chat.into_domain(&self.source, customer_id))
                 .collect(),
             next_cursor: None,
+            total: None,
         })
     }
 

@@ -9,7 +9,8 @@ use url::Url;
 use crate::config::{MegaviewSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
+    CallContext, ConversationBatch, ConversationQuery, Slicing, Upstream, VendorAdapter,
+    VendorError,
 };
 
 mod client;
@@ -56,8 +57,12 @@ impl VendorAdapter for MegaviewAdapter {
         VendorKind::Megaview
     }
 
-    fn max_window(&self) -> Option<TimeDelta> {
-        Some(TimeDelta::days(MAX_WINDOW_DAYS))
+    /// Megaview filters by `begin_time`, at most seven days at a time.
+    fn slicing(&self) -> Option<Slicing> {
+        Some(Slicing {
+            max_window: Some(TimeDelta::days(MAX_WINDOW_DAYS)),
+            page_capacity: model::MAX_PAGE_SIZE as usize,
+        })
     }
 
     fn unsupported(&self, query: &ConversationQuery) -> Option<String> {
@@ -81,10 +86,7 @@ impl VendorAdapter for MegaviewAdapter {
         let begin = ceil_to_second(query.since);
         let end = ceil_to_second(query.until);
         if end <= begin {
-            return Ok(ConversationBatch {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(ConversationBatch::empty());
         }
         if end - begin > TimeDelta::days(MAX_WINDOW_DAYS) {
             return Err(VendorError::Rejected {
@@ -116,20 +118,22 @@ impl VendorAdapter for MegaviewAdapter {
                 if (code == UNKNOWN_DEAL && deal_id.is_some())
                     || (code == UNKNOWN_USER && query.agent_id.is_some()) =>
             {
-                return Ok(ConversationBatch {
-                    items: Vec::new(),
-                    next_cursor: None,
-                });
+                return Ok(ConversationBatch::empty());
             }
             page => page?,
         };
         let next_cursor = page.next_cursor()?;
+        let total = page.total_hint();
         let items = page
             .conversations
             .into_iter()
             .map(|raw| model::conversation_into_domain(raw, &self.source, self.timezone))
             .collect::<Result<_, _>>()?;
-        Ok(ConversationBatch { items, next_cursor })
+        Ok(ConversationBatch {
+            items,
+            next_cursor,
+            total,
+        })
     }
 
     async fn list_messages(

@@ -98,12 +98,20 @@ pub(super) struct ListData {
     /// The next page's cursor.
     #[serde(default)]
     pub(super) page_token: Option<String>,
+    /// Conversations in the whole filtered window, when sent.
+    #[serde(default)]
+    total_count: Option<i64>,
     /// The page's items, kept raw so `vendor_data` is exactly what Megaview sent.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub(super) conversations: Vec<Box<RawValue>>,
 }
 
 impl ListData {
+    /// `total_count`, as a hint for sizing slices (paging still follows `has_more`).
+    pub(super) fn total_hint(&self) -> Option<u64> {
+        self.total_count.and_then(|n| u64::try_from(n).ok())
+    }
+
     /// The cursor of the next page, or `None` on the last one.
     pub(super) fn next_cursor(&self) -> Result<Option<String>, VendorError> {
         if !self.has_more {

@@ -367,7 +367,10 @@ fn unsupported_accepts_numeric_customer_ids_and_any_agent_id() {
 
     assert_eq!(adapter.unsupported(&query), None);
     assert_eq!(adapter.unsupported(&self::query()), None);
-    assert_eq!(adapter.max_window(), Some(TimeDelta::days(7)));
+    assert_eq!(
+        adapter.slicing().and_then(|s| s.max_window),
+        Some(TimeDelta::days(7))
+    );
 }
 
 #[tokio::test]

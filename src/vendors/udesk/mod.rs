@@ -16,8 +16,8 @@ use crate::config::{SourceConfig, UdeskSettings};
 use crate::domain::{Conversation, Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Upstream, VendorAdapter,
-    VendorError,
+    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, Upstream,
+    VendorAdapter, VendorError,
 };
 
 use client::{PAGE_SIZE, UdeskClient};
@@ -64,8 +64,12 @@ impl VendorAdapter for UdeskAdapter {
         VendorKind::Udesk
     }
 
-    fn max_window(&self) -> Option<chrono::Duration> {
-        Some(chrono::Duration::days(MAX_WINDOW_DAYS))
+    /// KM filters sessions by start time, which every session carries.
+    fn slicing(&self) -> Option<Slicing> {
+        Some(Slicing {
+            max_window: Some(chrono::Duration::days(MAX_WINDOW_DAYS)),
+            page_capacity: PAGE_SIZE as usize,
+        })
     }
 
     fn unsupported(&self, query: &ConversationQuery) -> Option<String> {
@@ -102,12 +106,17 @@ impl VendorAdapter for UdeskAdapter {
             .paging
             .has_more(page_num, PAGE_SIZE, page.items.len())
             .then(|| (page_num + 1).to_string());
+        let total = page.paging.total_hint();
         let items = page
             .items
             .into_iter()
             .map(|raw| Ok(Session::parse(&raw)?.into_domain(&self.source, self.timezone, raw)))
             .collect::<Result<Vec<Conversation>, VendorError>>()?;
-        Ok(ConversationBatch { items, next_cursor })
+        Ok(ConversationBatch {
+            items,
+            next_cursor,
+            total,
+        })
     }
 
     async fn list_messages(

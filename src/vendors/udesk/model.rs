@@ -39,6 +39,11 @@ pub(super) struct Paging {
 }
 
 impl Paging {
+    /// `total`, as a hint for sizing slices.
+    pub(super) fn total_hint(&self) -> Option<u64> {
+        self.total.and_then(|n| u64::try_from(n).ok())
+    }
+
     /// Whether a page after `page_num` exists: the page was full and the pages so far do
     /// not yet cover `total`. Without a `total`, only a short page ends the listing.
     pub(super) fn has_more(&self, page_num: u32, requested_size: u32, received: usize) -> bool {

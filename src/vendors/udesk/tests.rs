@@ -456,7 +456,10 @@ fn unsupported_names_the_agent_filter_and_accepts_the_customer_filter() {
     assert_eq!(adapter.unsupported(&query), None);
     query.agent_id = Some("agent-1".to_owned());
     assert!(adapter.unsupported(&query).unwrap().contains("agent"));
-    assert_eq!(adapter.max_window(), Some(chrono::Duration::days(365)));
+    assert_eq!(
+        adapter.slicing().and_then(|s| s.max_window),
+        Some(chrono::Duration::days(365))
+    );
     assert_eq!(adapter.vendor(), VendorKind::Udesk);
     assert_eq!(adapter.source().as_str(), "helpdesk");
 }

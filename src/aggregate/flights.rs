@@ -1,0 +1,79 @@
+//! Shared vendor reads: identical reads in flight share one call, finished ones are kept
+//! for the TTL, and every cache is bounded by the conversations or messages it holds.
+
+use std::time::Duration;
+
+use moka::future::Cache;
+
+use crate::vendors::VendorError;
+
+/// Most conversations (in cached slices and pages) or messages (in cached transcripts)
+/// each cache holds: bounds memory by what is cached, not by how many keys.
+const CACHE_CAPACITY: u64 = 50_000;
+/// A cached answer in use is kept at most this many times the TTL.
+const CACHE_MAX_LIFE_FACTOR: u32 = 10;
+
+/// How much room a cached answer takes: one unit per conversation or message.
+pub(super) trait Weight {
+    fn weight(&self) -> u32;
+}
+
+/// Identical vendor reads in flight at once share one call; finished reads are kept for
+/// the TTL (a zero TTL keeps nothing, but still shares the flight).
+pub(super) struct Flights<K, V> {
+    name: &'static str,
+    cache: Cache<K, V>,
+    keep: bool,
+}
+
+impl<K, V> Flights<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Weight + Clone + Send + Sync + 'static,
+{
+    /// `name` labels the cache's hit and miss counts.
+    pub(super) fn new(name: &'static str, ttl: Duration) -> Self {
+        let builder = Cache::builder()
+            .max_capacity(CACHE_CAPACITY)
+            .weigher(|_key: &K, value: &V| value.weight());
+        // Idle expiry keeps a slice alive while a walk is still reading it (so a long walk
+        // costs each vendor page once); the max life bounds how stale it can get.
+        let cache = if ttl.is_zero() {
+            builder.build()
+        } else {
+            builder
+                .time_to_idle(ttl)
+                .time_to_live(ttl * CACHE_MAX_LIFE_FACTOR)
+                .build()
+        };
+        Self {
+            name,
+            cache,
+            keep: !ttl.is_zero(),
+        }
+    }
+
+    /// The kept answer for `key`, or the outcome of `load` (shared with every identical
+    /// request in flight). Failures are never kept.
+    pub(super) async fn get(
+        &self,
+        key: K,
+        load: impl std::future::Future<Output = Result<V, VendorError>>,
+    ) -> Result<V, VendorError> {
+        crate::metrics::cache_lookup(self.name, self.cache.contains_key(&key));
+        let outcome = self
+            .cache
+            .try_get_with(key.clone(), load)
+            .await
+            .map_err(|err| (*err).clone());
+        if !self.keep {
+            self.cache.invalidate(&key).await;
+        }
+        outcome
+    }
+
+    /// Drops a kept answer (nothing happens when there is none).
+    pub(super) async fn forget(&self, key: &K) {
+        self.cache.invalidate(key).await;
+    }
+}

@@ -1,0 +1,258 @@
+//! Fan-out over the configured sources: reads each source's window in time slices sized
+//! to about a vendor page, caches what was read, merges the sources in the gateway's
+//! order, and applies the partial-failure policy. No HTTP types here: handlers turn
+//! outcomes into responses.
+
+mod flights;
+mod read;
+mod slices;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+
+use self::flights::{Flights, Weight};
+use self::read::{Slice, VendorPage};
+use self::slices::{Density, Plan};
+use crate::domain::{Conversation, Message, SortKey, SourceName, VendorKind};
+use crate::vendors::{CallContext, ConversationQuery, VendorAdapter, VendorError, VendorRegistry};
+
+/// Walk plans and density estimates kept at most (they are small: bounds, and one number).
+const MAX_PLANS: u64 = 10_000;
+/// A walk plan or density estimate not used for this long is dropped.
+const PLAN_IDLE: Duration = Duration::from_secs(15 * 60);
+
+/// What one source did for a request.
+#[derive(Debug, Clone)]
+pub enum SourceOutcome {
+    /// It answered.
+    Ok,
+    /// It was not asked, for this reason (a filter it cannot apply exactly, say).
+    Skipped(String),
+    /// It failed.
+    Failed(VendorError),
+}
+
+/// One source's outcome, named.
+#[derive(Debug, Clone)]
+pub struct SourceReport {
+    /// The source.
+    pub source: SourceName,
+    /// Its vendor.
+    pub vendor: VendorKind,
+    /// What happened.
+    pub outcome: SourceOutcome,
+}
+
+/// One page of the merged list.
+#[derive(Debug, Clone)]
+pub struct ConversationsPage {
+    /// The page's conversations, in list order.
+    pub items: Vec<Conversation>,
+    /// Whether more conversations may follow the last one.
+    pub has_more: bool,
+    /// Every asked source's outcome.
+    pub reports: Vec<SourceReport>,
+}
+
+/// What the last calls to a source did, for `GET /sources`.
+#[derive(Debug, Clone, Default)]
+pub struct SourceHealth {
+    /// Last successful call.
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// Last failure: its code and when.
+    pub last_error: Option<(&'static str, DateTime<Utc>)>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+}
+
+/// A slice of one source: its time span and filters.
+type SliceKey = (SourceName, ConversationQuery);
+/// One vendor page of a slice: the slice and the cursor it starts at.
+type PageKey = (SourceName, ConversationQuery, Option<String>);
+type MessagesKey = (SourceName, String);
+
+/// Whose density an estimate is: a source under one set of filters (windows share it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DensityKey {
+    source: SourceName,
+    customer_id: Option<String>,
+    agent_id: Option<String>,
+}
+
+impl DensityKey {
+    fn of(source: &SourceName, query: &ConversationQuery) -> Self {
+        Self {
+            source: source.clone(),
+            customer_id: query.customer_id.clone(),
+            agent_id: query.agent_id.clone(),
+        }
+    }
+}
+
+/// The fan-out engine. One per process, shared by every request.
+pub struct Aggregator {
+    registry: VendorRegistry,
+    /// Slices read whole (or found too full to read).
+    slices: Flights<SliceKey, Arc<Slice>>,
+    /// Vendor pages of slices still being read: a request that runs out of budget or
+    /// quota mid-slice leaves them here, so asking again continues where it stopped.
+    pages: Flights<PageKey, Arc<VendorPage>>,
+    messages: Flights<MessagesKey, Arc<Vec<Message>>>,
+    /// The slices each walk (a source and a query) has settled on.
+    plans: moka::sync::Cache<SliceKey, Arc<Mutex<Plan>>>,
+    /// How dense each source is under each set of filters, as last seen.
+    densities: moka::sync::Cache<DensityKey, Density>,
+    health: Mutex<BTreeMap<SourceName, SourceHealth>>,
+}
+
+impl<T> Weight for Arc<Vec<T>> {
+    fn weight(&self) -> u32 {
+        u32::try_from(self.len()).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+impl Aggregator {
+    /// Vendor answers are reused for `cache_ttl` (zero: never).
+    pub fn new(registry: VendorRegistry, cache_ttl: Duration) -> Self {
+        Self {
+            registry,
+            slices: Flights::new("slices", cache_ttl),
+            pages: Flights::new("pages", cache_ttl),
+            messages: Flights::new("messages", cache_ttl),
+            plans: moka::sync::Cache::builder()
+                .max_capacity(MAX_PLANS)
+                .time_to_idle(PLAN_IDLE)
+                .build(),
+            densities: moka::sync::Cache::builder()
+                .max_capacity(MAX_PLANS)
+                .time_to_idle(PLAN_IDLE)
+                .build(),
+            health: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The plan of one source's walk over `query`'s window.
+    fn plan(&self, source: &SourceName, query: &ConversationQuery) -> Arc<Mutex<Plan>> {
+        self.plans
+            .get_with((source.clone(), query.clone()), Default::default)
+    }
+
+    /// Every configured source.
+    pub fn registry(&self) -> &VendorRegistry {
+        &self.registry
+    }
+
+    /// The latest health of a source.
+    pub fn health(&self, source: &SourceName) -> SourceHealth {
+        self.health
+            .lock()
+            .map(|health| health.get(source).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// The page of conversations that follows `after` (or the first page), merged across
+    /// `sources`. Sources are asked concurrently, each within what is left of the budget.
+    pub async fn list_conversations(
+        &self,
+        ctx: &CallContext,
+        sources: &[Arc<dyn VendorAdapter>],
+        query: &ConversationQuery,
+        after: Option<&SortKey>,
+        page_size: usize,
+    ) -> ConversationsPage {
+        let calls = sources.iter().map(|adapter| async move {
+            let outcome = match adapter.unsupported(query) {
+                Some(reason) => Err(SourceOutcome::Skipped(reason)),
+                None => {
+                    let read = self.read_source(ctx, adapter.as_ref(), query, after, page_size);
+                    match tokio::time::timeout(ctx.remaining(), read).await {
+                        Ok(Ok(found)) => Ok(found),
+                        Ok(Err(err)) => Err(SourceOutcome::Failed(err)),
+                        Err(_) => Err(SourceOutcome::Failed(VendorError::Timeout)),
+                    }
+                }
+            };
+            if let Err(SourceOutcome::Failed(err)) = &outcome {
+                self.record(adapter.source(), Err(err));
+            } else if outcome.is_ok() {
+                self.record(adapter.source(), Ok(()));
+            }
+            (adapter, outcome)
+        });
+
+        let mut items = Vec::new();
+        let mut has_more = false;
+        let mut reports = Vec::with_capacity(sources.len());
+        for (adapter, outcome) in join_all(calls).await {
+            let outcome = match outcome {
+                Ok((found, more)) => {
+                    has_more |= more;
+                    items.extend(found);
+                    SourceOutcome::Ok
+                }
+                Err(outcome) => outcome,
+            };
+            reports.push(SourceReport {
+                source: adapter.source().clone(),
+                vendor: adapter.vendor(),
+                outcome,
+            });
+        }
+        items.sort_by_cached_key(Conversation::sort_key);
+        if items.len() > page_size {
+            items.truncate(page_size);
+            has_more = true;
+        }
+        ConversationsPage {
+            items,
+            has_more,
+            reports,
+        }
+    }
+
+    /// Every message of a conversation, in order (cached for the TTL).
+    pub async fn list_messages(
+        &self,
+        ctx: &CallContext,
+        adapter: &dyn VendorAdapter,
+        native_id: &str,
+    ) -> Result<Arc<Vec<Message>>, VendorError> {
+        let load = async { adapter.list_messages(ctx, native_id).await.map(Arc::new) };
+        let outcome = self
+            .messages
+            .get((adapter.source().clone(), native_id.to_owned()), load)
+            .await;
+        // A conversation the vendor does not know is an answer, not a failing source.
+        match &outcome {
+            Err(err) if !matches!(err, VendorError::NotFound | VendorError::NotReady { .. }) => {
+                self.record(adapter.source(), Err(err));
+            }
+            _ => self.record(adapter.source(), Ok(())),
+        }
+        outcome
+    }
+
+    fn record(&self, source: &SourceName, result: Result<(), &VendorError>) {
+        let Ok(mut health) = self.health.lock() else {
+            return;
+        };
+        let entry = health.entry(source.clone()).or_default();
+        let now = Utc::now();
+        match result {
+            Ok(()) => {
+                entry.last_ok_at = Some(now);
+                entry.consecutive_failures = 0;
+            }
+            Err(err) => {
+                entry.last_error = Some((err.code(), now));
+                entry.consecutive_failures = entry.consecutive_failures.saturating_add(1);
+            }
+        }
+    }
+}
