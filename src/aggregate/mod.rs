@@ -8,6 +8,12 @@ mod read;
 mod slices;
 #[cfg(test)]
 mod tests;
+mod walk;
+
+pub use self::walk::{
+    AllFailed, MissingWindow, Position, ResumeError, SourceState, SourceStatus as WalkStatus,
+    Verdict, Walk, WalkPage,
+};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -488,3 +488,145 @@ proptest::proptest! {
         proptest::prop_assert_eq!(walked, expected);
     }
 }
+
+fn report(source: &str, outcome: SourceOutcome) -> SourceReport {
+    SourceReport {
+        source: source.parse().unwrap(),
+        vendor: VendorKind::Udesk,
+        outcome,
+    }
+}
+
+fn page_of(reports: Vec<SourceReport>, items: &[(&str, i64)], has_more: bool) -> ConversationsPage {
+    ConversationsPage {
+        items: items
+            .iter()
+            .map(|(id, t)| conversation(&"a".parse().unwrap(), id, Some(*t)))
+            .collect(),
+        has_more,
+        reports,
+    }
+}
+
+fn at(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(s, 0).unwrap()
+}
+
+#[test]
+fn a_source_that_fails_mid_walk_is_left_out_with_the_window_it_missed() {
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![
+        Arc::new(FakeVendor::new("a", &[])),
+        Arc::new(FakeVendor::new("b", &[])),
+    ];
+    let walk = Walk::start("filters".to_owned(), (at(0), at(100)));
+    assert_eq!(walk.active(&sources).len(), 2);
+    let first = walk
+        .advance(
+            &sources,
+            page_of(
+                vec![
+                    report("a", SourceOutcome::Ok),
+                    report("b", SourceOutcome::Ok),
+                ],
+                &[("090", 90), ("080", 80)],
+                true,
+            ),
+        )
+        .unwrap();
+    let position = first.next.expect("more to come");
+
+    // On the second page, b fails: what it would have delivered after the boundary is lost.
+    let walk = Walk::resume(position, "filters").unwrap();
+    assert_eq!(walk.after().unwrap().time_ms, Some(80_000));
+    let second = walk
+        .advance(
+            &sources,
+            page_of(
+                vec![
+                    report("a", SourceOutcome::Ok),
+                    report("b", SourceOutcome::Failed(VendorError::Status(503))),
+                ],
+                &[("070", 70)],
+                true,
+            ),
+        )
+        .unwrap();
+    let WalkStatus::Failed { missing, .. } = &second.sources[1].status else {
+        panic!("{:?}", second.sources[1]);
+    };
+    let missed = MissingWindow {
+        since: at(0),
+        until: DateTime::from_timestamp_millis(80_001).unwrap(),
+    };
+    assert_eq!(*missing, Some(missed));
+
+    // The third page leaves b out and still names it, with the same missing window.
+    let walk = Walk::resume(second.next.unwrap(), "filters").unwrap();
+    let active = walk.active(&sources);
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].source().as_str(), "a");
+    let third = walk
+        .advance(
+            &sources,
+            page_of(vec![report("a", SourceOutcome::Ok)], &[("060", 60)], false),
+        )
+        .unwrap();
+    assert!(third.next.is_none(), "the last page has no next position");
+    assert_eq!(third.sources.len(), 2);
+    assert!(matches!(
+        &third.sources[1].status,
+        WalkStatus::FailedEarlier { code, missing } if code == "UPSTREAM_ERROR" && *missing == missed
+    ));
+}
+
+#[test]
+fn a_position_resumes_only_the_walk_it_came_from() {
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![Arc::new(FakeVendor::new("a", &[]))];
+    let page = Walk::start("filters".to_owned(), (at(0), at(100)))
+        .advance(
+            &sources,
+            page_of(vec![report("a", SourceOutcome::Ok)], &[("050", 50)], true),
+        )
+        .unwrap();
+    let position = page.next.unwrap();
+    assert_eq!(
+        Walk::resume(position, "other filters").unwrap_err(),
+        ResumeError::Foreign
+    );
+}
+
+#[test]
+fn the_verdict_names_why_every_asked_source_failed() {
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![
+        Arc::new(FakeVendor::new("a", &[])),
+        Arc::new(FakeVendor::new("b", &[])),
+    ];
+    let verdict_of = |a: SourceOutcome, b: SourceOutcome| {
+        Walk::start("f".to_owned(), (at(0), at(100)))
+            .advance(
+                &sources,
+                page_of(vec![report("a", a), report("b", b)], &[], false),
+            )
+            .map(|_| ())
+            .map_err(|failed| failed.verdict)
+    };
+    let limited = |secs| {
+        SourceOutcome::Failed(VendorError::QuotaExhausted {
+            retry_after: Duration::from_secs(secs),
+        })
+    };
+    assert_eq!(
+        verdict_of(limited(7), limited(3)),
+        Err(Verdict::RateLimited {
+            retry_after: Duration::from_secs(3)
+        })
+    );
+    let timeout = || SourceOutcome::Failed(VendorError::Timeout);
+    assert_eq!(verdict_of(timeout(), timeout()), Err(Verdict::TimedOut));
+    assert_eq!(verdict_of(timeout(), limited(1)), Err(Verdict::Failed));
+    // A skipped source is no failure: one failure among skips is still all that failed.
+    let skipped = || SourceOutcome::Skipped("filter".to_owned());
+    assert_eq!(verdict_of(skipped(), timeout()), Err(Verdict::TimedOut));
+    assert_eq!(verdict_of(skipped(), skipped()), Ok(()));
+    assert_eq!(verdict_of(SourceOutcome::Ok, timeout()), Ok(()));
+}

@@ -3,21 +3,17 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::json::JsonBody;
 use super::query::QueryParams;
-use super::views::{
-    ConversationPage, ConversationView, MissingWindow, SourceErrorView, SourceStatus,
-    SourceStatusView, Vendor,
-};
-use crate::aggregate::{SourceOutcome, SourceReport};
+use super::views::{ConversationPage, ConversationView, SourceStatusView, Vendor};
+use crate::aggregate::{AllFailed, Position, ResumeError, Verdict, Walk};
 use crate::app::AppState;
 use crate::cursor::{TokenError, fingerprint};
-use crate::domain::{SortKey, SourceName, VendorKind};
+use crate::domain::{SourceName, VendorKind};
 use crate::error::{ApiError, Problem};
 use crate::vendors::{ConversationQuery, VendorAdapter};
 
@@ -74,50 +70,6 @@ pub struct ListConversationsQuery {
     include: Option<String>,
 }
 
-/// Position of the next page, carried in the signed token.
-#[derive(Debug, Serialize, Deserialize)]
-struct ListToken {
-    /// Fingerprint of the filters.
-    q: String,
-    /// Window start, ms.
-    s: i64,
-    /// Window end, ms.
-    u: i64,
-    /// Sort time of the last item returned, ms (absent: it had none).
-    t: Option<i64>,
-    /// Id of the last item returned.
-    i: String,
-    /// Sources that failed earlier in this walk, left out of the rest of it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    x: Vec<DroppedSource>,
-}
-
-/// A source that failed during a walk.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct DroppedSource {
-    /// Source name.
-    n: String,
-    /// The code it failed with.
-    c: String,
-    /// Sort time (ms) of the boundary it failed after; absent: nothing of it was delivered
-    /// by time (first page, or the untimed tail).
-    t: Option<i64>,
-}
-
-impl DroppedSource {
-    /// The window of this source the walk did not deliver.
-    fn missing(&self, window: (DateTime<Utc>, DateTime<Utc>)) -> MissingWindow {
-        let until = self
-            .t
-            .and_then(|t| DateTime::from_timestamp_millis(t.saturating_add(1)))
-            .map_or(window.1, |after| after.min(window.1));
-        MissingWindow {
-            since: window.0,
-            until,
-        }
-    }
-}
-
 /// List conversations from every configured source, merged and newest first.
 ///
 /// Order: `started_at` descending (or `last_message_at` where a vendor has no start time),
@@ -161,108 +113,47 @@ pub async fn list_conversations(
         until.map(|t| t.timestamp_millis()),
     ));
 
-    let (window, after, mut dropped) = match params.single("page_token")? {
+    let walk = match params.single("page_token")? {
         Some(token) => {
-            let token: ListToken = state
+            let position: Position = state
                 .cursor
                 .open(TOKEN_KIND, token)
                 .map_err(|err| ApiError::InvalidPageToken(err.to_string()))?;
-            if token.q != binding {
-                return Err(ApiError::InvalidPageToken(TokenError::Foreign.to_string()));
-            }
-            let window = (millis(token.s)?, millis(token.u)?);
-            let after = SortKey {
-                time_ms: token.t,
-                id: token.i,
-            };
-            (window, Some(after), token.x)
+            Walk::resume(position, &binding).map_err(|err| {
+                ApiError::InvalidPageToken(
+                    match err {
+                        ResumeError::Foreign => TokenError::Foreign,
+                        ResumeError::Invalid => TokenError::Invalid,
+                    }
+                    .to_string(),
+                )
+            })?
         }
-        None => (
-            resolve_window(since, until, state.max_range_days)?,
-            None,
-            Vec::new(),
-        ),
+        None => Walk::start(binding, resolve_window(since, until, state.max_range_days)?),
     };
-    let active: Vec<_> = sources
-        .iter()
-        .filter(|adapter| !dropped.iter().any(|d| d.n == adapter.source().as_str()))
-        .cloned()
-        .collect();
-
+    let (since, until) = walk.window();
     let query = ConversationQuery {
-        since: window.0,
-        until: window.1,
+        since,
+        until,
         customer_id,
         agent_id,
     };
     let ctx = state.call_context(&headers);
     let page = state
         .aggregator
-        .list_conversations(&ctx, &active, &query, after.as_ref(), page_size)
+        .list_conversations(
+            &ctx,
+            &walk.active(&sources),
+            &query,
+            walk.after(),
+            page_size,
+        )
         .await;
-    if let Some(failure) = all_failed(&page.reports) {
-        return Err(failure);
-    }
-
-    let mut statuses: Vec<(String, SourceStatusView)> = Vec::new();
-    for report in &page.reports {
-        let mut view = SourceStatusView::from(report);
-        if let SourceOutcome::Failed(err) = &report.outcome {
-            let gone = DroppedSource {
-                n: report.source.to_string(),
-                c: err.code().to_owned(),
-                t: after.as_ref().and_then(|after| after.time_ms),
-            };
-            view.missing = Some(gone.missing(window));
-            dropped.push(gone);
-        }
-        statuses.push((report.source.to_string(), view));
-    }
-    for gone in &dropped {
-        let Some(adapter) = sources.iter().find(|a| a.source().as_str() == gone.n) else {
-            continue;
-        };
-        if statuses.iter().any(|(name, _)| *name == gone.n) {
-            continue;
-        }
-        statuses.push((
-            gone.n.clone(),
-            SourceStatusView {
-                source: gone.n.clone(),
-                vendor: adapter.vendor().into(),
-                status: SourceStatus::Skipped,
-                error: Some(SourceErrorView {
-                    code: "FAILED_EARLIER_IN_WALK".to_owned(),
-                    message: format!(
-                        "failed earlier in this walk ({}); left out of the rest of it: fetch `missing` later",
-                        gone.c
-                    ),
-                }),
-                retry_after_seconds: None,
-                missing: Some(gone.missing(window)),
-            },
-        ));
-    }
-    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    let page = walk.advance(&sources, page).map_err(all_failed)?;
 
     let next_page_token = page
-        .has_more
-        .then(|| page.items.last())
-        .flatten()
-        .map(|last| {
-            let key = last.sort_key();
-            state.cursor.seal(
-                TOKEN_KIND,
-                &ListToken {
-                    q: binding,
-                    s: window.0.timestamp_millis(),
-                    u: window.1.timestamp_millis(),
-                    t: key.time_ms,
-                    i: key.id,
-                    x: dropped,
-                },
-            )
-        });
+        .next
+        .map(|position| state.cursor.seal(TOKEN_KIND, &position));
     Ok(JsonBody(ConversationPage {
         data: page
             .items
@@ -270,13 +161,8 @@ pub async fn list_conversations(
             .map(|item| ConversationView::new(item, include_vendor_data))
             .collect(),
         next_page_token,
-        sources: statuses.into_iter().map(|(_, view)| view).collect(),
+        sources: page.sources.iter().map(SourceStatusView::from).collect(),
     }))
-}
-
-fn millis(ms: i64) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| ApiError::InvalidPageToken(TokenError::Invalid.to_string()))
 }
 
 /// The sources both `source` and `vendor` allow (every source when neither is given).
@@ -366,52 +252,25 @@ fn resolve_window(
     Ok((since, until))
 }
 
-/// The error to answer with when no asked source answered and at least one failed.
-fn all_failed(reports: &[SourceReport]) -> Option<ApiError> {
-    if reports
-        .iter()
-        .any(|r| matches!(r.outcome, SourceOutcome::Ok))
-    {
-        return None;
-    }
-    let failures: Vec<_> = reports
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            SourceOutcome::Failed(err) => Some(err),
-            _ => None,
-        })
-        .collect();
-    if failures.is_empty() {
-        return None;
-    }
-    let sources = reports.iter().map(SourceStatusView::from).collect();
-    let (status, message, retry_after) = if failures.iter().all(|err| err.is_rate_limit()) {
-        let soonest = failures.iter().filter_map(|err| err.retry_after()).min();
-        (
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
+/// The answer when every asked source failed.
+fn all_failed(failed: AllFailed) -> ApiError {
+    let (status, message, retry_after) = match failed.verdict {
+        Verdict::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
             "every asked source is rate limited beyond this request's budget",
-            Some(soonest.unwrap_or(std::time::Duration::from_secs(1))),
-        )
-    } else if failures
-        .iter()
-        .all(|err| matches!(err, crate::vendors::VendorError::Timeout))
-    {
-        (
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            Some(retry_after),
+        ),
+        Verdict::TimedOut => (
+            StatusCode::GATEWAY_TIMEOUT,
             "every asked source timed out",
             None,
-        )
-    } else {
-        (
-            axum::http::StatusCode::BAD_GATEWAY,
-            "every asked source failed",
-            None,
-        )
+        ),
+        Verdict::Failed => (StatusCode::BAD_GATEWAY, "every asked source failed", None),
     };
-    Some(ApiError::AllSourcesFailed {
+    ApiError::AllSourcesFailed {
         status,
         message: message.to_owned(),
-        sources,
+        sources: failed.sources.iter().map(SourceStatusView::from).collect(),
         retry_after,
-    })
+    }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::aggregate::{SourceOutcome, SourceReport};
+use crate::aggregate::{SourceState, WalkStatus};
 use crate::domain::{self, SourceName, VendorKind};
 use crate::vendors::VendorError;
 
@@ -285,29 +285,50 @@ impl SourceStatusView {
     }
 }
 
-impl From<&SourceReport> for SourceStatusView {
-    fn from(report: &SourceReport) -> Self {
-        match &report.outcome {
-            SourceOutcome::Ok => Self {
-                source: report.source.to_string(),
-                vendor: report.vendor.into(),
-                status: SourceStatus::Ok,
-                error: None,
-                retry_after_seconds: None,
-                missing: None,
-            },
-            SourceOutcome::Skipped(reason) => Self {
-                source: report.source.to_string(),
-                vendor: report.vendor.into(),
-                status: SourceStatus::Skipped,
-                error: Some(SourceErrorView {
+impl From<&SourceState> for SourceStatusView {
+    fn from(state: &SourceState) -> Self {
+        let plain = |status, error| Self {
+            source: state.source.to_string(),
+            vendor: state.vendor.into(),
+            status,
+            error,
+            retry_after_seconds: None,
+            missing: None,
+        };
+        match &state.status {
+            WalkStatus::Ok => plain(SourceStatus::Ok, None),
+            WalkStatus::Skipped(reason) => plain(
+                SourceStatus::Skipped,
+                Some(SourceErrorView {
                     code: "FILTER_NOT_SUPPORTED".to_owned(),
                     message: reason.clone(),
                 }),
-                retry_after_seconds: None,
-                missing: None,
+            ),
+            WalkStatus::Failed { error, missing } => Self {
+                missing: missing.map(MissingWindow::from),
+                ..Self::failed(&state.source, state.vendor, error)
             },
-            SourceOutcome::Failed(error) => Self::failed(&report.source, report.vendor, error),
+            WalkStatus::FailedEarlier { code, missing } => Self {
+                missing: Some(MissingWindow::from(*missing)),
+                ..plain(
+                    SourceStatus::Skipped,
+                    Some(SourceErrorView {
+                        code: "FAILED_EARLIER_IN_WALK".to_owned(),
+                        message: format!(
+                            "failed earlier in this walk ({code}); left out of the rest of it: fetch `missing` later"
+                        ),
+                    }),
+                )
+            },
+        }
+    }
+}
+
+impl From<crate::aggregate::MissingWindow> for MissingWindow {
+    fn from(window: crate::aggregate::MissingWindow) -> Self {
+        Self {
+            since: window.since,
+            until: window.until,
         }
     }
 }
