@@ -1,6 +1,6 @@
 //! Megaview's JSON as it is sent (serde only) and its mapping to domain types. No HTTP here.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -258,11 +258,11 @@ pub(super) fn transcript_into_messages(
         .collect::<Result<Vec<_>, _>>()?;
     // Sentences without an `order` keep their file position, after the ordered ones.
     sentences.sort_by_key(|(index, sentence, _)| (sentence.order.unwrap_or(i64::MAX), *index));
-    let mut taken = HashSet::with_capacity(sentences.len());
+    let mut repeats = HashMap::new();
     Ok(sentences
         .into_iter()
         .map(|(index, sentence, raw)| Message {
-            id: unique_id(&mut taken, sentence.order, index),
+            id: unique_id(&mut repeats, sentence.order, index),
             role: role(sentence.entity_type.as_deref()),
             content: sentence.content.unwrap_or_default(),
             content_type: ContentType::Text,
@@ -275,16 +275,20 @@ pub(super) fn transcript_into_messages(
         .collect())
 }
 
-/// `order` as the message id (Megaview has no sentence id); a repeated or missing `order`
-/// gets a suffix so ids stay unique within the conversation.
-fn unique_id(taken: &mut HashSet<String>, order: Option<i64>, index: usize) -> String {
-    let base = order.map_or_else(|| format!("i{index}"), |order| order.to_string());
-    let mut id = base.clone();
-    let mut n = 1;
-    while !taken.insert(id.clone()) {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
+/// `order` as the message id (Megaview has no sentence id); a repeated `order` gets a
+/// suffix (`-1`, `-2`, ...) so ids stay unique within the conversation, and a missing one
+/// is `i<file position>`. Linear in the sentences, however many share an `order`: a
+/// suffixed id contains a `-` after a digit, which no integer and no `i<n>` spells.
+fn unique_id(repeats: &mut HashMap<i64, usize>, order: Option<i64>, index: usize) -> String {
+    let Some(order) = order else {
+        return format!("i{index}");
+    };
+    let seen = repeats.entry(order).or_insert(0);
+    let id = match *seen {
+        0 => order.to_string(),
+        n => format!("{order}-{n}"),
+    };
+    *seen += 1;
     id
 }
 
