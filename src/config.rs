@@ -179,8 +179,8 @@ pub enum RateLimitStore {
     Redis,
 }
 
-/// `[rate_limit]`: where quotas live.
-#[derive(Debug, Clone, Default)]
+/// `[rate_limit]`: where quotas live, and how long a vendor may hold a source.
+#[derive(Debug, Clone)]
 pub struct RateLimitStoreConfig {
     /// `store`: `memory` (default) or `redis`.
     pub store: RateLimitStore,
@@ -189,6 +189,20 @@ pub struct RateLimitStoreConfig {
     /// `replicas`: how many gateway processes share the Redis quota. While Redis is
     /// unreachable each one limits itself to this share of every quota. Default 2.
     pub replicas: Option<NonZeroU32>,
+    /// `max_cool_down_ms`: the longest a vendor's `Retry-After` (or throttle) may hold
+    /// every call to a source; longer ones are cut to it and logged. Default 60000.
+    pub max_cool_down: Duration,
+}
+
+impl Default for RateLimitStoreConfig {
+    fn default() -> Self {
+        Self {
+            store: RateLimitStore::default(),
+            redis_url: None,
+            replicas: None,
+            max_cool_down: crate::ratelimit::DEFAULT_MAX_COOL_DOWN,
+        }
+    }
 }
 
 /// `[cache]`: short-lived cache of vendor answers.
@@ -357,6 +371,7 @@ struct RawStore {
     store: Option<String>,
     redis_url: Option<String>,
     replicas: Option<u32>,
+    max_cool_down_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -428,7 +443,7 @@ impl Config {
     /// A summary with every secret redacted, for `check-config`.
     pub fn redacted_summary(&self) -> String {
         let mut out = format!(
-            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?} (replicas sharing it: {})\ncache ttl_ms = {}\n",
+            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?} (replicas sharing it: {}), max_cool_down_ms = {}\ncache ttl_ms = {}\n",
             self.server.listen,
             self.server.request_timeout.as_millis(),
             self.server.max_range_days,
@@ -447,6 +462,7 @@ impl Config {
             self.rate_limit
                 .replicas
                 .map_or(DEFAULT_REPLICAS, NonZeroU32::get),
+            self.rate_limit.max_cool_down.as_millis(),
             self.cache.ttl.as_millis(),
         );
         out.push_str(&format!(
@@ -695,6 +711,12 @@ impl RawConfig {
             ),
         };
         let cache_ttl = millis(self.cache.ttl_ms, "cache.ttl_ms", DEFAULT_CACHE_TTL, true)?;
+        let max_cool_down = millis(
+            self.rate_limit.max_cool_down_ms,
+            "rate_limit.max_cool_down_ms",
+            crate::ratelimit::DEFAULT_MAX_COOL_DOWN,
+            false,
+        )?;
 
         let mut names = BTreeMap::new();
         let mut sources = Vec::with_capacity(self.sources.len());
@@ -728,6 +750,7 @@ impl RawConfig {
                 store,
                 redis_url: self.rate_limit.redis_url.map(SecretString::from),
                 replicas,
+                max_cool_down,
             },
             cache: CacheConfig { ttl: cache_ttl },
             sources,

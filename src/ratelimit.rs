@@ -36,9 +36,19 @@ pub enum Denied {
     CoolDown(Duration),
 }
 
-/// Where source quotas live: this process, or Redis shared by every replica.
+/// Longest vendor cool-down by default (`rate_limit.max_cool_down_ms`).
+pub const DEFAULT_MAX_COOL_DOWN: Duration = Duration::from_secs(60);
+
+/// Where source quotas live (this process, or Redis shared by every replica), and the
+/// longest cool-down a vendor may impose.
 #[derive(Clone)]
-pub enum QuotaStore {
+pub struct QuotaStore {
+    backend: Backend,
+    max_cool_down: Duration,
+}
+
+#[derive(Clone)]
+enum Backend {
     /// One governor bucket per source in this process.
     Memory,
     /// One GCRA per source in Redis.
@@ -54,34 +64,37 @@ impl QuotaStore {
     /// The store `[rate_limit]` asks for. Connects to Redis lazily: a Redis that is down at
     /// start is handled like one that goes down later.
     pub fn from_config(config: &RateLimitStoreConfig) -> anyhow::Result<Self> {
-        match (config.store, &config.redis_url) {
-            (RateLimitStore::Memory, _) => Ok(Self::Memory),
-            (RateLimitStore::Redis, Some(url)) => Ok(Self::Redis {
+        let backend = match (config.store, &config.redis_url) {
+            (RateLimitStore::Memory, _) => Backend::Memory,
+            (RateLimitStore::Redis, Some(url)) => Backend::Redis {
                 redis: Arc::new(RedisQuotas::new(url)?),
                 replicas: config.replicas.unwrap_or(
                     NonZeroU32::new(crate::config::DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN),
                 ),
-            }),
+            },
             (RateLimitStore::Redis, None) => {
                 anyhow::bail!("rate_limit.redis_url is required when store = \"redis\"")
             }
-        }
+        };
+        Ok(Self {
+            backend,
+            max_cool_down: config.max_cool_down,
+        })
     }
 
     /// The limiter of one source in this store.
     pub fn limiter(&self, source: &SourceName, limit: RateLimit) -> SourceLimiter {
-        match self {
-            Self::Memory => SourceLimiter::new(limit),
-            Self::Redis { redis, replicas } => {
-                let mut limiter = SourceLimiter::new(limit);
-                limiter.shared = Some(Shared {
-                    redis: redis.clone(),
-                    source: source.to_string(),
-                    fallback: RateLimiter::direct(share_of(limit, *replicas)),
-                });
-                limiter
-            }
+        let mut limiter = SourceLimiter::new(limit);
+        limiter.max_cool_down = self.max_cool_down;
+        limiter.source = source.to_string();
+        if let Backend::Redis { redis, replicas } = &self.backend {
+            limiter.shared = Some(Shared {
+                redis: redis.clone(),
+                source: source.to_string(),
+                fallback: RateLimiter::direct(share_of(limit, *replicas)),
+            });
         }
+        limiter
     }
 }
 
@@ -112,12 +125,16 @@ pub struct LimiterStats {
     pub refused: u64,
     /// Permits taken from the local fallback because Redis was unreachable.
     pub fallback: u64,
+    /// Vendor cool-downs cut to the configured maximum.
+    pub clamped: u64,
 }
 
 /// The quota of one source: a governor bucket (GCRA) in this process or a GCRA in Redis,
 /// plus the vendor's cool-down.
 pub struct SourceLimiter {
+    source: String,
     limit: RateLimit,
+    max_cool_down: Duration,
     bucket: DefaultDirectRateLimiter,
     shared: Option<Shared>,
     cool_down_until: Mutex<Option<Instant>>,
@@ -125,6 +142,7 @@ pub struct SourceLimiter {
     waited: AtomicU64,
     refused: AtomicU64,
     fallback: AtomicU64,
+    clamped: AtomicU64,
 }
 
 impl SourceLimiter {
@@ -132,7 +150,9 @@ impl SourceLimiter {
     pub fn new(limit: RateLimit) -> Self {
         let quota = Quota::per_second(limit.per_second).allow_burst(limit.burst);
         Self {
+            source: String::new(),
             limit,
+            max_cool_down: DEFAULT_MAX_COOL_DOWN,
             bucket: RateLimiter::direct(quota),
             shared: None,
             cool_down_until: Mutex::new(None),
@@ -140,7 +160,13 @@ impl SourceLimiter {
             waited: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             fallback: AtomicU64::new(0),
+            clamped: AtomicU64::new(0),
         }
+    }
+
+    /// The longest cool-down a vendor answer may impose on this source.
+    pub fn max_cool_down(&self) -> Duration {
+        self.max_cool_down
     }
 
     /// The quota this limiter enforces.
@@ -169,6 +195,7 @@ impl SourceLimiter {
             waited: self.waited.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
             fallback: self.fallback.load(Ordering::Relaxed),
+            clamped: self.clamped.load(Ordering::Relaxed),
         }
     }
 
@@ -179,9 +206,23 @@ impl SourceLimiter {
         (!left.is_zero()).then_some(left)
     }
 
-    /// Holds every call to this source for `wait` (a vendor's `Retry-After`). Never
-    /// shortens a cool-down already running. With Redis, every replica holds too.
-    pub async fn cool_down(&self, wait: Duration) {
+    /// Holds every call to this source for `wait` (a vendor's `Retry-After`), cut to the
+    /// configured maximum so one answer cannot silence a source for long. Never shortens a
+    /// cool-down already running. With Redis, every replica holds too. Returns the wait
+    /// applied.
+    pub async fn cool_down(&self, wait: Duration) -> Duration {
+        let wait = if wait > self.max_cool_down {
+            self.clamped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                source = %self.source,
+                asked_ms = wait.as_millis() as u64,
+                applied_ms = self.max_cool_down.as_millis() as u64,
+                "Vendor asked to hold this source longer than rate_limit.max_cool_down_ms: holding it for the maximum."
+            );
+            self.max_cool_down
+        } else {
+            wait
+        };
         let until = Instant::now() + wait;
         if let Ok(mut current) = self.cool_down_until.lock() {
             if current.is_none_or(|current| current < until) {
@@ -191,6 +232,7 @@ impl SourceLimiter {
         if let Some(shared) = &self.shared {
             shared.redis.cool_down(&shared.source, wait).await;
         }
+        wait
     }
 
     /// Takes one permit, waiting for it (and for any cool-down) only if it frees up before
@@ -304,6 +346,21 @@ mod tests {
             .unwrap();
         assert!(started.elapsed() >= Duration::from_secs(5));
         assert_eq!(limiter.cool_down_remaining(), None);
+    }
+
+    #[tokio::test]
+    async fn a_cool_down_past_the_maximum_is_cut_to_it_and_counted() {
+        let mut limiter = SourceLimiter::new(limit(1, 1));
+        limiter.max_cool_down = Duration::from_secs(2);
+        let applied = limiter.cool_down(Duration::from_secs(86_400)).await;
+        assert_eq!(applied, Duration::from_secs(2));
+        assert!(limiter.cool_down_remaining().unwrap() <= Duration::from_secs(2));
+        assert_eq!(limiter.stats().clamped, 1);
+        assert_eq!(
+            limiter.cool_down(Duration::from_secs(1)).await,
+            Duration::from_secs(1)
+        );
+        assert_eq!(limiter.stats().clamped, 1);
     }
 
     #[tokio::test]

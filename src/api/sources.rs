@@ -74,6 +74,12 @@ fn rate_limit_view(
         cool_down_ms: limiter
             .and_then(|limiter| limiter.cool_down_remaining())
             .map(|left| left.as_millis() as u64),
+        max_cool_down_ms: limiter
+            .map_or(crate::ratelimit::DEFAULT_MAX_COOL_DOWN, |limiter| {
+                limiter.max_cool_down()
+            })
+            .as_millis() as u64,
+        cool_downs_clamped: stats.clamped,
         granted: stats.granted,
         waited: stats.waited,
         refused: stats.refused,

@@ -369,6 +369,10 @@ pub struct RateLimitView {
     /// While a vendor throttle holds every call to the source: milliseconds left.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cool_down_ms: Option<u64>,
+    /// The longest a vendor's throttle may hold the source (`rate_limit.max_cool_down_ms`).
+    pub max_cool_down_ms: u64,
+    /// Vendor cool-downs cut to that maximum since start.
+    pub cool_downs_clamped: u64,
     /// Permits given since start (retries included).
     pub granted: u64,
     /// Of those, permits given after waiting for the quota or a cool-down.

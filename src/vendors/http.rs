@@ -251,7 +251,7 @@ impl Upstream {
                     // The vendor answered: it is alive, only busy.
                     admission.success();
                     self.report_breaker();
-                    self.limiter.cool_down(wait).await;
+                    let wait = self.limiter.cool_down(wait).await;
                     tracing::info!(
                         source = %self.source,
                         endpoint,
@@ -275,11 +275,13 @@ impl Upstream {
             });
             let Some((spare, delay)) = retry else {
                 return match verdict {
-                    Verdict::Throttled(wait) => Err(VendorError::RateLimited {
+                    // The cool-down as applied (cut to the maximum), or what is left of a
+                    // longer one already running.
+                    Verdict::Throttled(_) => Err(VendorError::RateLimited {
                         retry_after: Some(
                             self.limiter
                                 .cool_down_remaining()
-                                .map_or(wait, |left| left.max(wait)),
+                                .map_or(at_least, |left| left.max(at_least)),
                         ),
                     }),
                     _ => outcome,

@@ -599,6 +599,52 @@ async fn a_vendor_429_holds_every_call_to_that_source_for_its_retry_after() {
 }
 
 #[tokio::test]
+async fn a_vendor_cool_down_longer_than_the_maximum_is_cut_to_it_and_shown() {
+    // Arrange: Udesk lets one call through, then throttles with `Retry-After: 86400`; the
+    // gateway allows 2 s at most, and a request's budget is 1 s.
+    let rig = Rig::start(20).await;
+    let gateway = rig
+        .gateway(|config| {
+            config.server.request_timeout = Duration::from_secs(1);
+            config.rate_limit.max_cool_down = Duration::from_secs(2);
+        })
+        .await;
+    rig.sandbox.set_faults(
+        SimVendor::Udesk,
+        Faults {
+            throttle: Some(Throttle {
+                per_second: 0,
+                burst: 1,
+                retry_after_seconds: Some(86_400),
+            }),
+            ..Faults::default()
+        },
+    );
+    let (status, _) = gateway.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 200);
+
+    // Act
+    let throttled = gateway.get("/conversations?source=helpdesk").await;
+    let throttled_at = *rig.arrivals(SimVendor::Udesk).last().unwrap();
+
+    // Assert: the refusal says 2 s, not a day; /sources shows the cut; the source is asked
+    // again once the 2 s have passed.
+    assert_eq!(throttled.status().as_u16(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "2");
+    let held = gateway.source("helpdesk").await;
+    assert!(
+        held["rate_limit"]["cool_down_ms"].as_u64().unwrap() <= 2_000,
+        "{held}"
+    );
+    assert_eq!(held["rate_limit"]["max_cool_down_ms"], 2_000, "{held}");
+    assert_eq!(held["rate_limit"]["cool_downs_clamped"], 1, "{held}");
+    rig.sandbox.set_faults(SimVendor::Udesk, Faults::default());
+    tokio::time::sleep_until(throttled_at + Duration::from_millis(2_100)).await;
+    let (status, body) = gateway.get_json("/conversations?source=helpdesk").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn a_vendor_429_within_the_budget_is_waited_out_and_retried() {
     // Arrange: one call a second at the vendor, `Retry-After: 1`, a budget of 5 s.
     let rig = Rig::start(20).await;
