@@ -33,6 +33,16 @@ pub use http::{CallContext, Upstream};
 /// a known number of calls and then fails with [`VendorError::endless_paging`].
 pub const MAX_MESSAGE_PAGES: u32 = 100;
 
+/// A vendor's integer id in its one canonical spelling (`1001`; not `+1001`, `01001` or
+/// ` 1001`). Other spellings name nothing, so a conversation has one id and one cache key,
+/// and only the canonical one is ever sent to the vendor.
+pub(crate) fn canonical_integer_id(native_id: &str) -> Option<i64> {
+    native_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| id.to_string() == native_id)
+}
+
 /// What a source is asked for when listing conversations. The window is half-open,
 /// `since <= t < until`, on the time a conversation sorts by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -292,6 +292,11 @@ pub(super) fn read_token(
             });
         }
         status if status.is_server_error() => return Err(VendorError::Status(status.as_u16())),
+        // A redirect or other unexpected status says nothing about the app's credentials
+        // (redirects are never followed).
+        status if !status.is_success() && !status.is_client_error() => {
+            return Err(VendorError::Status(status.as_u16()));
+        }
         _ => {}
     }
     let unreadable =

@@ -10,7 +10,7 @@ use crate::config::{MegaviewSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, Slicing, Upstream, VendorAdapter,
-    VendorError,
+    VendorError, canonical_integer_id,
 };
 
 mod client;
@@ -142,7 +142,7 @@ impl VendorAdapter for MegaviewAdapter {
         native_id: &str,
     ) -> Result<Vec<Message>, VendorError> {
         // Every id this source issues is Megaview's integer conversation id.
-        let Ok(conversation_id) = native_id.parse::<i64>() else {
+        let Some(conversation_id) = canonical_integer_id(native_id) else {
             return Err(VendorError::NotFound);
         };
         // The call's start places audio/video sentences (their times are offsets); it comes

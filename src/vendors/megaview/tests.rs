@@ -631,6 +631,33 @@ async fn token_call_reports_rate_limited_with_retry_after() {
     );
 }
 
+#[tokio::test]
+async fn token_call_reports_a_redirect_as_a_vendor_status_not_as_refused_credentials() {
+    for body in [
+        "",
+        r#"{"code": 0, "data": {"app_access_token": "t", "expire": 7200}}"#,
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(TOKEN_PATH))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", "http://127.0.0.1:9/elsewhere")
+                    .set_body_string(body),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let err = adapter(&server)
+            .list_conversations(&ctx(), &query(), None)
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, VendorError::Status(302)), "{err:?}");
+    }
+}
+
 // ---- list errors ----
 
 #[tokio::test]
@@ -903,12 +930,21 @@ async fn list_messages_reports_not_found_for_a_non_numeric_id_without_calling_th
         .mount(&server)
         .await;
 
-    let err = adapter(&server)
-        .list_messages(&ctx(), "../../openapi/auth")
-        .await
-        .unwrap_err();
+    // Other spellings of an integer would give one conversation several ids.
+    for id in [
+        "../../openapi/auth",
+        "+169583",
+        "0169583",
+        " 169583",
+        "169583 ",
+    ] {
+        let err = adapter(&server)
+            .list_messages(&ctx(), id)
+            .await
+            .unwrap_err();
 
-    assert!(matches!(err, VendorError::NotFound), "{err:?}");
+        assert!(matches!(err, VendorError::NotFound), "{id:?}: {err:?}");
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,8 @@ use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// Largest page KM serves: `pageSize` must be below 100.
 pub(super) const PAGE_SIZE: u32 = 99;
+/// The envelope `code` for an unknown resource (as its HTTP status would be).
+const NOT_FOUND_CODE: i64 = 404;
 /// The envelope `code` of a successful answer.
 const SUCCESS_CODE: i64 = 200;
 
@@ -139,6 +141,10 @@ pub(super) fn read_page(response: UpstreamResponse) -> Result<Page, VendorError>
         return Err(response.status_error());
     }
     let envelope: Envelope = response.json()?;
+    // KM's envelope mirrors REST codes: a body `code` 404 on HTTP 200 is "not found" too.
+    if envelope.code == NOT_FOUND_CODE {
+        return Err(VendorError::NotFound);
+    }
     if envelope.code != SUCCESS_CODE {
         return Err(VendorError::Rejected {
             code: envelope.code.to_string(),

@@ -17,7 +17,7 @@ use crate::domain::{Conversation, Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, Upstream,
-    VendorAdapter, VendorError,
+    VendorAdapter, VendorError, canonical_integer_id,
 };
 
 use client::{PAGE_SIZE, UdeskClient};
@@ -125,7 +125,7 @@ impl VendorAdapter for UdeskAdapter {
         native_id: &str,
     ) -> Result<Vec<Message>, VendorError> {
         // Session ids are integers; anything else cannot name a KM session.
-        if native_id.parse::<i64>().is_err() {
+        if canonical_integer_id(native_id).is_none() {
             return Err(VendorError::NotFound);
         }
         // Logs keep the order KM sends them in (oldest first in the seed); never re-sorted.

@@ -639,6 +639,12 @@ async fn list_messages_maps_every_documented_content_type_and_unknown_senders() 
 async fn list_messages_reports_not_found_when_the_vendor_does_not_know_the_conversation() {
     let err = messages_error(ResponseTemplate::new(404)).await;
     assert!(matches!(err, VendorError::NotFound), "{err:?}");
+    // The same answer as an envelope code on HTTP 200.
+    let err = messages_error(ResponseTemplate::new(200).set_body_json(json!({
+        "code": 404, "message": "session not found", "visible": false
+    })))
+    .await;
+    assert!(matches!(err, VendorError::NotFound), "{err:?}");
 }
 
 #[tokio::test]
@@ -650,7 +656,7 @@ async fn list_messages_reports_not_found_without_a_call_when_the_id_is_not_a_num
         .mount(&server)
         .await;
 
-    for native_id in ["abc", "1/../2", "", "12 3"] {
+    for native_id in ["abc", "1/../2", "", "12 3", "+7", "007", " 7"] {
         let err = adapter(&server)
             .list_messages(&ctx(), native_id)
             .await
