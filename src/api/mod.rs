@@ -8,12 +8,20 @@ mod query;
 pub mod sources;
 pub mod views;
 
-use utoipa::OpenApi;
+use std::collections::btree_map::Entry;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::auth::PROBE_PATHS;
 use crate::error::Problem;
+
+/// Name of the bearer security scheme in the document.
+const BEARER: &str = "bearer";
 
 /// The OpenAPI document's fixed parts; operations are added by [`router`].
 #[derive(OpenApi)]
@@ -31,14 +39,105 @@ use crate::error::Problem;
 )]
 pub struct ApiDoc;
 
-/// Every documented route.
+/// Adds what the layers in front of every handler answer: the bearer key every route but
+/// the probes needs, and the refusals no handler writes itself (size, load, budget, the
+/// caller's own rate limit).
+struct EdgeAnswers;
+
+impl Modify for EdgeAnswers {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A key from `auth.api_keys`, sent as `Authorization: Bearer <key>`. Not needed when the gateway runs without keys.",
+                    ))
+                    .build(),
+            ),
+        );
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let probe = PROBE_PATHS.contains(&path.as_str());
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mut edge = vec![
+                    ("414", "The URI is longer than `server.max_uri_bytes`"),
+                    (
+                        "431",
+                        "The headers are larger than `server.max_header_bytes`",
+                    ),
+                ];
+                if !probe {
+                    operation.security =
+                        Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                    edge.extend([
+                        ("401", "Auth is on and the bearer key is missing or wrong"),
+                        (
+                            "429",
+                            "The caller is over `server.consumer_rate_limit` (`CONSUMER_RATE_LIMITED`)",
+                        ),
+                        (
+                            "503",
+                            "The gateway is at `server.max_concurrent_requests` (`OVERLOADED`)",
+                        ),
+                        (
+                            "504",
+                            "The request outlived `server.request_timeout_ms` (`TIMEOUT`)",
+                        ),
+                    ]);
+                }
+                for (status, description) in edge {
+                    match operation.responses.responses.entry(status.to_owned()) {
+                        Entry::Vacant(slot) => {
+                            slot.insert(problem(description).into());
+                        }
+                        // The route answers this status itself too: say both.
+                        Entry::Occupied(mut slot) => {
+                            if let RefOr::T(response) = slot.get_mut() {
+                                response.description =
+                                    format!("{} Or: {description}.", response.description);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A problem+json answer described by `description`.
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// Every documented route, with what the layers in front of them answer.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(conversations::list_conversations))
         .routes(routes!(messages::list_messages))
         .routes(routes!(sources::list_sources))
         .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
+        .routes(routes!(health::readyz));
+    EdgeAnswers.modify(router.get_openapi_mut());
+    router
 }
 
 /// The OpenAPI document on its own, for `conversation-gateway openapi` and the drift test.
