@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{self, Config};
-use crate::sandbox::{Faults, Sandbox, SandboxConfig, SimVendor, Throttle};
+use crate::sandbox::{
+    Faults, ListOrder, MAX_CONVERSATIONS_PER_VENDOR, Sandbox, SandboxConfig, SimVendor, Throttle,
+};
 use crate::telemetry::{self, LogFormat};
 use crate::{api, app, demo};
 
@@ -77,7 +79,7 @@ struct SandboxArgs {
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Conversations per vendor.
+    /// Conversations per vendor, at most 100000 (messages are generated on request).
     #[arg(long, default_value_t = 300)]
     conversations: usize,
     /// Days of history the data spreads over, ending now.
@@ -101,6 +103,10 @@ struct SandboxArgs {
     /// `Retry-After` seconds sent with throttle answers.
     #[arg(long)]
     retry_after_seconds: Option<u32>,
+    /// Order inside list answers: `documented` (by time) or `arbitrary` (a stable shuffle
+    /// before paging, which no vendor document rules out).
+    #[arg(long, value_enum, default_value = "documented")]
+    list_order: ListOrder,
 }
 
 fn parse_vendor_ms(raw: &str) -> Result<(SimVendor, u64), String> {
@@ -193,6 +199,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.conversations <= MAX_CONVERSATIONS_PER_VENDOR,
+        "--conversations must be at most {MAX_CONVERSATIONS_PER_VENDOR}"
+    );
     let faults = Faults {
         latency: Duration::from_millis(args.latency_ms),
         error_rate: fraction("error-rate", args.error_rate)?,
@@ -209,6 +219,7 @@ async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
         conversations_per_vendor: args.conversations,
         history_days: args.history_days,
         faults: faults.clone(),
+        list_order: args.list_order,
         ..SandboxConfig::default()
     });
     for (vendor, ms) in args.vendor_latency {
@@ -230,4 +241,47 @@ async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
     );
     crate::sandbox::serve(listener, sandbox).await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command, SandboxArgs, sandbox};
+    use crate::sandbox::ListOrder;
+
+    fn sandbox_args(extra: &[&str]) -> SandboxArgs {
+        let argv = ["conversation-gateway", "sandbox"]
+            .into_iter()
+            .chain(extra.iter().copied());
+        match Cli::try_parse_from(argv).unwrap().command {
+            Some(Command::Sandbox(args)) => args,
+            other => panic!("not the sandbox command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn list_order_defaults_to_documented_and_accepts_arbitrary() {
+        assert_eq!(sandbox_args(&[]).list_order, ListOrder::Documented);
+        let args = sandbox_args(&["--list-order", "arbitrary"]);
+        assert_eq!(args.list_order, ListOrder::Arbitrary);
+        let argv = ["conversation-gateway", "sandbox", "--list-order", "random"];
+        assert!(Cli::try_parse_from(argv).is_err());
+    }
+
+    #[tokio::test]
+    async fn more_conversations_than_supported_are_refused_in_one_line() {
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("sandbox")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(help.contains("at most 100000"), "{help}");
+
+        let args = sandbox_args(&["--conversations", "100001", "--listen", "127.0.0.1:0"]);
+        let err = sandbox(args).await.unwrap_err();
+        assert_eq!(format!("{err:#}"), "--conversations must be at most 100000");
+    }
 }

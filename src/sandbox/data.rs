@@ -1,18 +1,22 @@
-//! Deterministic dataset behind the simulators: every record of every vendor, generated once.
-//! Records are stored in their vendor's wire shape; hidden fields (`#[serde(skip)]`) drive filters.
+//! Deterministic dataset behind the simulators: compact headers at start, messages on request.
+//!
+//! Each conversation draws from its own generators, keyed by the seed, the vendor, its generation
+//! index and a purpose (header, shape, text, order), so any part of it comes out the same alone,
+//! again, or in any order. At start only the header draws run, plus, where a list item summarises
+//! the messages (Megaview, Udesk), the shape draws that summary needs, which allocate no text;
+//! the text draws run only when a request needs them. Wire structs are built per answer.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use rand::{Rng, RngCore};
+use serde::{Serialize, Serializer};
 
 use super::{RecordSummary, SandboxConfig, SimVendor};
 
-/// Every vendor's records.
+/// Every vendor's conversations.
 pub(super) struct Dataset {
     pub(super) megaview: MegaviewData,
     pub(super) gptbots: GptbotsData,
@@ -23,14 +27,22 @@ pub(super) struct Dataset {
 impl Dataset {
     pub(super) fn generate(config: &SandboxConfig) -> Self {
         let window = Window::new(config);
-        let rng =
-            |salt: u64| StdRng::seed_from_u64(config.seed.wrapping_mul(0x100_0000_01b3) ^ salt);
-        Self {
-            megaview: megaview(config, &window, &mut rng(0x6d65_6761)),
-            gptbots: gptbots(config, &window, &mut rng(0x6770_7462)),
-            udesk: udesk(config, &window, &mut rng(0x7564_6573)),
-            jijyun: jijyun(config, &window, &mut rng(0x6a69_6a79)),
-        }
+        // Indexes are u32 to keep headers small; far beyond any supported size.
+        let n = u32::try_from(config.conversations_per_vendor).unwrap_or(u32::MAX);
+        let window = &window;
+        // The vendors share nothing, so they are generated side by side.
+        std::thread::scope(|scope| {
+            let megaview = scope.spawn(move || megaview(config, window, n));
+            let gptbots = scope.spawn(move || gptbots(config, window, n));
+            let udesk = scope.spawn(move || udesk(config, window, n));
+            let jijyun = jijyun(config, window, n);
+            Self {
+                megaview: joined(megaview.join()),
+                gptbots: joined(gptbots.join()),
+                udesk: joined(udesk.join()),
+                jijyun,
+            }
+        })
     }
 
     pub(super) fn records(&self, vendor: SimVendor) -> Vec<RecordSummary> {
@@ -41,8 +53,8 @@ impl Dataset {
                 .iter()
                 .map(|c| RecordSummary {
                     native_id: c.id.to_string(),
-                    customer_id: Some(c.deal_id.clone()),
-                    agent_id: Some(c.open_user_id.clone()),
+                    customer_id: Some(c.deal_id().to_string()),
+                    agent_id: Some(c.open_user_id().to_owned()),
                     sort_time: Some(c.begin_at),
                 })
                 .collect(),
@@ -53,7 +65,7 @@ impl Dataset {
                 .rev()
                 .map(|c| RecordSummary {
                     native_id: c.conversation_id.clone(),
-                    customer_id: Some(c.user_id.clone()),
+                    customer_id: Some(c.user_id().to_owned()),
                     agent_id: None,
                     sort_time: DateTime::from_timestamp_millis(c.recent_chat_time),
                 })
@@ -64,7 +76,7 @@ impl Dataset {
                 .iter()
                 .map(|s| RecordSummary {
                     native_id: s.id.to_string(),
-                    customer_id: s.customer.as_ref().map(|c| c.id.to_string()),
+                    customer_id: self.udesk.customer(s).map(|c| c.id.to_string()),
                     agent_id: None,
                     sort_time: Some(s.start_at),
                 })
@@ -75,7 +87,7 @@ impl Dataset {
                 .iter()
                 .map(|c| RecordSummary {
                     native_id: c.chat_id.clone(),
-                    customer_id: Some(c.customer_id.clone()),
+                    customer_id: Some(self.jijyun.customer_id(c).to_owned()),
                     agent_id: None,
                     sort_time: None,
                 })
@@ -84,59 +96,251 @@ impl Dataset {
     }
 }
 
+/// The value of a finished generator thread; its panic, if any, goes on in this thread.
+fn joined<T>(result: std::thread::Result<T>) -> T {
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators
+
+/// What a generator of one conversation is for; each purpose is an independent stream.
+#[derive(Clone, Copy)]
+enum Purpose {
+    /// Vendor-wide values (customers, bot id), drawn once.
+    Vendor = 1,
+    /// Everything a list filters, sorts or shows without the messages.
+    Head = 2,
+    /// What a list item's message summary is computed from: kinds, speakers, timings (for
+    /// Megaview the whole transcript, whose text is borrowed from the pools).
+    Shape = 3,
+    /// The messages' text, ids and attachments.
+    Text = 4,
+    /// The key of the arbitrary list order.
+    Order = 5,
+}
+
+/// One vendor's generator keys: everything a stream needs besides the index and purpose.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Keys {
+    base: u64,
+}
+
+impl Keys {
+    fn new(seed: u64, vendor_salt: u64) -> Self {
+        Self {
+            base: mix(mix(seed) ^ vendor_salt),
+        }
+    }
+
+    fn stream(self, index: u32, purpose: Purpose) -> Stream {
+        Stream(mix(mix(self.base ^ u64::from(index)) ^ purpose as u64))
+    }
+
+    /// The key conversation `index` sorts by when lists are in arbitrary order.
+    pub(super) fn order(self, index: u32) -> u64 {
+        self.stream(index, Purpose::Order).next_u64()
+    }
+}
+
+/// SplitMix64: small, fast even unoptimised, and well mixed enough for made-up data.
+#[derive(Debug)]
+struct Stream(u64);
+
+impl RngCore for Stream {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        mix(self.0)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+/// SplitMix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A time the vendor sends as naive text in the configured zone; formatted only when serialised.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Local {
+    at: DateTime<Utc>,
+    tz: Tz,
+    format: &'static str,
+}
+
+impl Local {
+    fn new(tz: Tz, at: DateTime<Utc>, format: &'static str) -> Self {
+        Self { at, tz, format }
+    }
+}
+
+impl Serialize for Local {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.at.with_timezone(&self.tz).format(self.format))
+    }
+}
+
+const SECONDS: &str = "%Y-%m-%d %H:%M:%S";
+
 // ---------------------------------------------------------------------------------------------
 // Megaview
 
-/// Megaview's conversations, sorted by (`begin_time`, `id`) ascending.
+/// Megaview's conversations.
 pub(super) struct MegaviewData {
-    pub(super) conversations: Vec<MvConversation>,
-    pub(super) by_id: HashMap<i64, usize>,
-    pub(super) by_origin: HashMap<String, usize>,
+    pub(super) keys: Keys,
+    tz: Tz,
+    /// Sorted by (`begin_time`, `id`) ascending; ids grow with the position.
+    pub(super) conversations: Vec<MvHead>,
+    by_origin: HashMap<uuid::Uuid, u32>,
     pub(super) deal_ids: HashSet<i64>,
     pub(super) user_ids: HashSet<String>,
+}
+
+/// What the list filters and sorts on, plus the summary of the transcript it shows.
+#[derive(Debug)]
+pub(super) struct MvHead {
+    pub(super) index: u32,
+    pub(super) id: i64,
+    pub(super) begin_at: DateTime<Utc>,
+    salesman: u8,
+    deal: u8,
+    kind: &'static str,
+    /// `false`: the transcript is still being produced (`501200`).
+    pub(super) asr_ready: bool,
+    origin: uuid::Uuid,
+    summary: MvSummary,
+}
+
+impl MvHead {
+    /// The deal (customer) this conversation belongs to.
+    pub(super) fn deal_id(&self) -> i64 {
+        MV_DEALS[usize::from(self.deal)].0
+    }
+
+    /// The salesman's `open_user_id`.
+    pub(super) fn open_user_id(&self) -> &'static str {
+        MV_SALESMEN[usize::from(self.salesman)].0
+    }
+
+    /// The conversation's `type`.
+    pub(super) fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+/// The list fields computed from the transcript.
+#[derive(Clone, Copy, Debug, Default)]
+struct MvSummary {
+    duration: u32,
+    word_count: u32,
+    salesman_percent: f64,
+    customer_sentence_count: u32,
+    salesman_sentence_count: u32,
 }
 
 /// One item of `conversations/list`, exactly the documented fields.
 #[derive(Debug, Serialize)]
 pub(super) struct MvConversation {
-    pub(super) id: i64,
-    pub(super) name: String,
-    pub(super) begin_time: String,
+    id: i64,
+    name: String,
+    begin_time: Local,
     #[serde(rename = "type")]
-    pub(super) kind: &'static str,
-    pub(super) duration: u32,
-    pub(super) word_count: u32,
-    pub(super) salesman_percent: f64,
-    pub(super) deal_id: String,
-    pub(super) open_user_id: String,
-    pub(super) customer_sentence_count: u32,
-    pub(super) salesman_sentence_count: u32,
-    pub(super) account_id: i64,
-    pub(super) origin_conversation_id: String,
-    #[serde(skip)]
-    pub(super) begin_at: DateTime<Utc>,
-    #[serde(skip)]
-    pub(super) deal: i64,
-    /// `false`: the transcript is still being produced (`501200`).
-    #[serde(skip)]
-    pub(super) asr_ready: bool,
-    #[serde(skip)]
-    pub(super) sentences: Vec<MvSentence>,
+    kind: &'static str,
+    duration: u32,
+    word_count: u32,
+    salesman_percent: f64,
+    deal_id: String,
+    open_user_id: &'static str,
+    customer_sentence_count: u32,
+    salesman_sentence_count: u32,
+    account_id: i64,
+    origin_conversation_id: String,
 }
 
 /// One sentence of an ASR file.
 #[derive(Debug, Serialize)]
 pub(super) struct MvSentence {
-    pub(super) entity_id: i64,
-    pub(super) name: String,
-    pub(super) entity_type: &'static str,
-    pub(super) content: String,
-    pub(super) begin_time: f64,
-    pub(super) end_time: f64,
-    pub(super) begin_percent: f64,
-    pub(super) end_percent: f64,
-    pub(super) channel: i64,
-    pub(super) order: u32,
+    entity_id: i64,
+    name: &'static str,
+    entity_type: &'static str,
+    content: &'static str,
+    begin_time: f64,
+    end_time: f64,
+    begin_percent: f64,
+    end_percent: f64,
+    channel: i64,
+    order: u32,
+}
+
+impl MegaviewData {
+    /// The conversation with Megaview id `id`.
+    pub(super) fn find(&self, id: i64) -> Option<&MvHead> {
+        let at = self
+            .conversations
+            .binary_search_by_key(&id, |c| c.id)
+            .ok()?;
+        self.conversations.get(at)
+    }
+
+    /// The conversation whose `origin_conversation_id` is exactly `raw`.
+    pub(super) fn find_origin(&self, raw: &str) -> Option<&MvHead> {
+        let uuid = uuid::Uuid::try_parse(raw.strip_prefix("fscd-")?).ok()?;
+        let head = self
+            .conversations
+            .get(*self.by_origin.get(&uuid)? as usize)?;
+        // Other spellings of the same UUID (upper case, no hyphens) are not the vendor's id.
+        (origin_id(head.origin) == raw).then_some(head)
+    }
+
+    /// The list item of `head`.
+    pub(super) fn item(&self, head: &MvHead) -> MvConversation {
+        let (deal_id, company, contact, english) = MV_DEALS[usize::from(head.deal)];
+        let name = match (head.kind, english) {
+            ("audio", false) => format!("{company} - 电话沟通"),
+            ("video", false) => format!("{company} 产品演示会议"),
+            ("doc", false) => format!("企业微信会话 - {contact}"),
+            ("audio", true) => format!("Discovery call with {company}"),
+            ("video", true) => format!("{company} product demo"),
+            _ => format!("WeCom chat with {contact}"),
+        };
+        let summary = head.summary;
+        MvConversation {
+            id: head.id,
+            name,
+            begin_time: Local::new(self.tz, head.begin_at, "%Y-%m-%dT%H:%M:%S"),
+            kind: head.kind,
+            duration: summary.duration,
+            word_count: summary.word_count,
+            salesman_percent: summary.salesman_percent,
+            deal_id: deal_id.to_string(),
+            open_user_id: head.open_user_id(),
+            customer_sentence_count: summary.customer_sentence_count,
+            salesman_sentence_count: summary.salesman_sentence_count,
+            account_id: 112 + i64::from(head.deal) * 17,
+            origin_conversation_id: origin_id(head.origin),
+        }
+    }
+
+    /// The ASR file of `head`.
+    pub(super) fn sentences(&self, head: &MvHead) -> Vec<MvSentence> {
+        mv_transcript(self.keys, head).0
+    }
+}
+
+fn origin_id(origin: uuid::Uuid) -> String {
+    format!("fscd-{origin}")
 }
 
 /// A CRM customer id every simulated vendor knows (synced across systems), so one
@@ -169,182 +373,57 @@ const MV_DEALS: [(i64, &str, &str, bool); 13] = [
     (11873, "Stark Energy", "Ms. Kim", true),
 ];
 
-fn megaview(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> MegaviewData {
-    let tz = config.timezone;
-    let mut drafts: Vec<(DateTime<Utc>, MvConversation)> = Vec::new();
+fn megaview(config: &SandboxConfig, window: &Window, n: u32) -> MegaviewData {
+    let keys = Keys::new(config.seed, 0x6d65_6761);
+    let mut drafts: Vec<(MvHead, i64)> = Vec::with_capacity(n as usize);
     let mut previous: Option<DateTime<Utc>> = None;
-    for i in 0..config.conversations_per_vendor {
+    for index in 0..n {
+        let rng = &mut keys.stream(index, Purpose::Head);
         let begin_at = match previous {
-            Some(t) if i % 40 == 5 => t,
+            Some(t) if index % 40 == 5 => t,
             _ => window.instant(rng, TimeDelta::hours(8)),
         };
         previous = Some(begin_at);
-        let (open_user_id, salesman_name, salesman_entity) = *pick(rng, &MV_SALESMEN);
-        let deal_index = rng.random_range(0..MV_DEALS.len());
-        let (deal_id, company, contact, english) = MV_DEALS[deal_index];
+        let salesman = small_index(rng, MV_SALESMEN.len());
+        let deal = small_index(rng, MV_DEALS.len());
         let kind = match rng.random_range(0..100) {
             0..=54 => "audio",
             55..=74 => "video",
             _ => "doc",
         };
-        let count = message_count(rng, i);
-        let (sales_lines, customer_lines) = if english {
-            (EN_SALES, EN_PROSPECT)
-        } else {
-            (ZH_SALES, ZH_PROSPECT)
-        };
-
-        let mut speakers = Vec::with_capacity(count);
-        let mut salesman_speaks = true;
-        for k in 0..count {
-            if k > 0 && rng.random_bool(0.75) {
-                salesman_speaks = !salesman_speaks;
-            }
-            speakers.push(salesman_speaks);
-        }
-        let contents: Vec<String> = speakers
-            .iter()
-            .map(|&s| pick(rng, if s { sales_lines } else { customer_lines }).to_string())
-            .collect();
-
-        let mut sentences = Vec::with_capacity(count);
-        let duration;
-        let word_count;
-        let salesman_percent;
-        let customer_entity = 80_000 + deal_index as i64;
-        let person = |salesman: bool| {
-            if salesman {
-                (
-                    salesman_entity,
-                    salesman_name.to_owned(),
-                    "host_salesman",
-                    0,
-                )
-            } else {
-                (customer_entity, contact.to_owned(), "customer_contact", 1)
-            }
-        };
-        if kind == "doc" {
-            let mut at = begin_at.timestamp_millis() as f64 / 1000.0;
-            let total_chars: usize = contents.iter().map(|c| c.chars().count()).sum();
-            let salesman_chars: usize = contents
-                .iter()
-                .zip(&speakers)
-                .filter(|(_, s)| **s)
-                .map(|(c, _)| c.chars().count())
-                .sum();
-            for (k, (content, &salesman)) in contents.iter().zip(&speakers).enumerate() {
-                if k > 0 {
-                    at += f64::from(rng.random_range(3_000..120_000)) / 1000.0;
-                }
-                let (entity_id, name, entity_type, _) = person(salesman);
-                sentences.push(MvSentence {
-                    entity_id,
-                    name,
-                    entity_type,
-                    content: content.clone(),
-                    begin_time: round3(at),
-                    end_time: round3(at),
-                    begin_percent: round2(k as f64 * 100.0 / count as f64),
-                    end_percent: round2((k + 1) as f64 * 100.0 / count as f64),
-                    channel: 0,
-                    order: k as u32,
-                });
-            }
-            duration = 0;
-            word_count = total_chars as u32;
-            salesman_percent = round2(salesman_chars as f64 * 100.0 / total_chars.max(1) as f64);
-        } else {
-            let mut at = f64::from(rng.random_range(0..4_000)) / 1000.0;
-            let mut spans = Vec::with_capacity(count);
-            for content in &contents {
-                let length = content.chars().count() as f64;
-                let spoken = round2(1.2 + length * rng.random_range(0.18..0.32));
-                spans.push((round2(at), round2(at + spoken)));
-                at += spoken + f64::from(rng.random_range(150..2_500)) / 1000.0;
-            }
-            let total = at.ceil().max(1.0);
-            let salesman_time: f64 = spans
-                .iter()
-                .zip(&speakers)
-                .filter(|(_, s)| **s)
-                .map(|((b, e), _)| e - b)
-                .sum();
-            let spoken_time: f64 = spans.iter().map(|(b, e)| e - b).sum();
-            for (k, ((begin, end), (content, &salesman))) in
-                spans.iter().zip(contents.iter().zip(&speakers)).enumerate()
-            {
-                let (entity_id, name, entity_type, channel) = person(salesman);
-                sentences.push(MvSentence {
-                    entity_id,
-                    name,
-                    entity_type,
-                    content: content.clone(),
-                    begin_time: *begin,
-                    end_time: *end,
-                    begin_percent: round2(begin * 100.0 / total),
-                    end_percent: round2(end * 100.0 / total),
-                    channel,
-                    order: k as u32,
-                });
-            }
-            duration = total as u32;
-            word_count = 0;
-            salesman_percent = round2(salesman_time * 100.0 / spoken_time.max(0.01));
-        }
-        let salesman_sentence_count = speakers.iter().filter(|s| **s).count() as u32;
-        let name = match (kind, english) {
-            ("audio", false) => format!("{company} - 电话沟通"),
-            ("video", false) => format!("{company} 产品演示会议"),
-            ("doc", false) => format!("企业微信会话 - {contact}"),
-            ("audio", true) => format!("Discovery call with {company}"),
-            ("video", true) => format!("{company} product demo"),
-            _ => format!("WeCom chat with {contact}"),
-        };
-        let origin_conversation_id = format!("fscd-{}", uuid_from(rng));
-        drafts.push((
+        let origin = uuid_from(rng);
+        let id_step = rng.random_range(1..=37);
+        let mut head = MvHead {
+            index,
+            id: 0,
             begin_at,
-            MvConversation {
-                id: 0,
-                name,
-                begin_time: naive(tz, begin_at, "%Y-%m-%dT%H:%M:%S"),
-                kind,
-                duration,
-                word_count,
-                salesman_percent,
-                deal_id: deal_id.to_string(),
-                open_user_id: open_user_id.to_owned(),
-                customer_sentence_count: count as u32 - salesman_sentence_count,
-                salesman_sentence_count,
-                account_id: 112 + deal_index as i64 * 17,
-                origin_conversation_id,
-                begin_at,
-                deal: deal_id,
-                asr_ready: i % 30 != 11,
-                sentences,
-            },
-        ));
+            salesman,
+            deal,
+            kind,
+            asr_ready: index % 30 != 11,
+            origin,
+            summary: MvSummary::default(),
+        };
+        head.summary = mv_transcript(keys, &head).1;
+        drafts.push((head, id_step));
     }
-    drafts.sort_by_key(|(at, _)| *at);
+    drafts.sort_by_key(|(head, _)| (head.begin_at, head.index));
     let mut id = 55_000_i64;
-    let conversations: Vec<MvConversation> = drafts
+    let conversations: Vec<MvHead> = drafts
         .into_iter()
-        .map(|(_, mut c)| {
-            id += rng.random_range(1..=37);
-            c.id = id;
-            c
+        .map(|(mut head, step)| {
+            id += step;
+            head.id = id;
+            head
         })
         .collect();
     MegaviewData {
-        by_id: conversations
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id, i))
-            .collect(),
+        keys,
+        tz: config.timezone,
         by_origin: conversations
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.origin_conversation_id.clone(), i))
+            .map(|(at, c)| (c.origin, at as u32))
             .collect(),
         deal_ids: MV_DEALS.iter().map(|d| d.0).collect(),
         user_ids: MV_SALESMEN.iter().map(|s| s.0.to_owned()).collect(),
@@ -352,80 +431,311 @@ fn megaview(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> Megavi
     }
 }
 
+/// The transcript of `head` and the list fields that summarise it, from its shape stream.
+fn mv_transcript(keys: Keys, head: &MvHead) -> (Vec<MvSentence>, MvSummary) {
+    let rng = &mut keys.stream(head.index, Purpose::Shape);
+    let (_, salesman_name, salesman_entity) = MV_SALESMEN[usize::from(head.salesman)];
+    let (_, _, contact, english) = MV_DEALS[usize::from(head.deal)];
+    let count = message_count(rng, head.index);
+    let (sales_lines, customer_lines) = if english {
+        (EN_SALES, EN_PROSPECT)
+    } else {
+        (ZH_SALES, ZH_PROSPECT)
+    };
+
+    let mut speakers = Vec::with_capacity(count);
+    let mut salesman_speaks = true;
+    for k in 0..count {
+        if k > 0 && rng.random_bool(0.75) {
+            salesman_speaks = !salesman_speaks;
+        }
+        speakers.push(salesman_speaks);
+    }
+    let contents: Vec<&'static str> = speakers
+        .iter()
+        .map(|&s| line(rng, if s { sales_lines } else { customer_lines }))
+        .collect();
+
+    let customer_entity = 80_000 + i64::from(head.deal);
+    let person = |salesman: bool| {
+        if salesman {
+            (salesman_entity, salesman_name, "host_salesman", 0)
+        } else {
+            (customer_entity, contact, "customer_contact", 1)
+        }
+    };
+    let mut sentences = Vec::with_capacity(count);
+    let salesman_sentence_count = speakers.iter().filter(|s| **s).count() as u32;
+    let mut summary = MvSummary {
+        customer_sentence_count: count as u32 - salesman_sentence_count,
+        salesman_sentence_count,
+        ..MvSummary::default()
+    };
+    if head.kind == "doc" {
+        let mut at = head.begin_at.timestamp_millis() as f64 / 1000.0;
+        let total_chars: usize = contents.iter().map(|c| c.chars().count()).sum();
+        let salesman_chars: usize = contents
+            .iter()
+            .zip(&speakers)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| c.chars().count())
+            .sum();
+        for (k, (content, &salesman)) in contents.iter().zip(&speakers).enumerate() {
+            if k > 0 {
+                at += f64::from(rng.random_range(3_000..120_000)) / 1000.0;
+            }
+            let (entity_id, name, entity_type, _) = person(salesman);
+            sentences.push(MvSentence {
+                entity_id,
+                name,
+                entity_type,
+                content,
+                begin_time: round3(at),
+                end_time: round3(at),
+                begin_percent: round2(k as f64 * 100.0 / count as f64),
+                end_percent: round2((k + 1) as f64 * 100.0 / count as f64),
+                channel: 0,
+                order: k as u32,
+            });
+        }
+        summary.word_count = total_chars as u32;
+        summary.salesman_percent =
+            round2(salesman_chars as f64 * 100.0 / total_chars.max(1) as f64);
+    } else {
+        let mut at = f64::from(rng.random_range(0..4_000)) / 1000.0;
+        let mut spans = Vec::with_capacity(count);
+        for content in &contents {
+            let length = content.chars().count() as f64;
+            let spoken = round2(1.2 + length * rng.random_range(0.18..0.32));
+            spans.push((round2(at), round2(at + spoken)));
+            at += spoken + f64::from(rng.random_range(150..2_500)) / 1000.0;
+        }
+        let total = at.ceil().max(1.0);
+        let salesman_time: f64 = spans
+            .iter()
+            .zip(&speakers)
+            .filter(|(_, s)| **s)
+            .map(|((b, e), _)| e - b)
+            .sum();
+        let spoken_time: f64 = spans.iter().map(|(b, e)| e - b).sum();
+        for (k, ((begin, end), (content, &salesman))) in
+            spans.iter().zip(contents.iter().zip(&speakers)).enumerate()
+        {
+            let (entity_id, name, entity_type, channel) = person(salesman);
+            sentences.push(MvSentence {
+                entity_id,
+                name,
+                entity_type,
+                content,
+                begin_time: *begin,
+                end_time: *end,
+                begin_percent: round2(begin * 100.0 / total),
+                end_percent: round2(end * 100.0 / total),
+                channel,
+                order: k as u32,
+            });
+        }
+        summary.duration = total as u32;
+        summary.salesman_percent = round2(salesman_time * 100.0 / spoken_time.max(0.01));
+    }
+    (sentences, summary)
+}
+
 // ---------------------------------------------------------------------------------------------
 // GPTBots
 
-/// GPTBots conversations, sorted by `recent_chat_time` descending, ties by `conversation_id`.
+/// GPTBots conversations.
 pub(super) struct GptbotsData {
-    pub(super) conversations: Vec<GbConversation>,
-    pub(super) by_id: HashMap<String, usize>,
+    pub(super) keys: Keys,
+    bot_id: String,
+    /// Sorted by `recent_chat_time` descending, ties by `conversation_id`.
+    pub(super) conversations: Vec<GbHead>,
+    by_id: HashMap<String, u32>,
+}
+
+/// What the conversation page filters, sorts and shows.
+#[derive(Debug)]
+pub(super) struct GbHead {
+    pub(super) index: u32,
+    pub(super) conversation_id: String,
+    pub(super) recent_chat_time: i64,
+    pub(super) conversation_type: &'static str,
+    user: u8,
+    anonymous: Option<u64>,
+    english: bool,
+    message_count: u16,
+    /// The first question, which is also the subject.
+    question: u8,
+    cost_credit: f64,
+}
+
+impl GbHead {
+    /// The conversation's `user_id`.
+    pub(super) fn user_id(&self) -> &'static str {
+        GB_USERS[usize::from(self.user)]
+    }
+
+    fn question(&self) -> &'static str {
+        let pool = if self.english {
+            EN_QUESTIONS
+        } else {
+            ZH_QUESTIONS
+        };
+        pool.get(usize::from(self.question))
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 /// One item of `/v1/bot/conversation/page`.
 #[derive(Debug, Serialize)]
-pub(super) struct GbConversation {
-    pub(super) conversation_id: String,
-    pub(super) user_id: String,
-    pub(super) recent_chat_time: i64,
-    pub(super) subject: String,
-    pub(super) conversation_type: &'static str,
-    pub(super) message_count: usize,
-    pub(super) cost_credit: f64,
-    pub(super) bot_id: String,
+pub(super) struct GbConversation<'a> {
+    conversation_id: &'a str,
+    user_id: &'static str,
+    recent_chat_time: i64,
+    subject: String,
+    conversation_type: &'static str,
+    message_count: usize,
+    cost_credit: f64,
+    bot_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) anonymous_id: Option<String>,
-    #[serde(skip)]
-    pub(super) messages: Vec<GbMessage>,
+    anonymous_id: Option<String>,
 }
 
 /// One item of `/v2/messages` `conversation_content`.
 #[derive(Debug, Serialize)]
 pub(super) struct GbMessage {
-    pub(super) message_id: String,
-    pub(super) parent_message_id: String,
-    pub(super) create_time: i64,
+    message_id: String,
+    parent_message_id: String,
+    create_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) feedback: Option<&'static str>,
-    pub(super) role: &'static str,
-    pub(super) content: Vec<GbContent>,
+    feedback: Option<&'static str>,
+    role: &'static str,
+    content: Vec<GbContent>,
 }
 
 /// One branch of a message's content.
 #[derive(Debug, Serialize)]
 pub(super) struct GbContent {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) from_component_branch: Option<String>,
-    pub(super) branch_content: Vec<GbBlock>,
+    from_component_branch: Option<&'static str>,
+    branch_content: Vec<GbBlock>,
 }
 
 /// A typed block: `text` carries `text`, the others an array under the field named like the type.
 #[derive(Debug, Default, Serialize)]
 pub(super) struct GbBlock {
     #[serde(rename = "type")]
-    pub(super) kind: &'static str,
+    kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) text: Option<String>,
+    text: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) image: Option<Vec<GbFile>>,
+    image: Option<Vec<GbFile>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) audio: Option<Vec<GbFile>>,
+    audio: Option<Vec<GbFile>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) document: Option<Vec<GbFile>>,
+    document: Option<Vec<GbFile>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) video: Option<Vec<GbFile>>,
+    video: Option<Vec<GbFile>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) file: Option<Vec<GbFile>>,
+    file: Option<Vec<GbFile>>,
 }
 
 /// An attachment of a media block.
 #[derive(Debug, Serialize)]
 pub(super) struct GbFile {
-    pub(super) url: String,
-    pub(super) format: &'static str,
-    pub(super) name: String,
-    pub(super) size: u64,
+    url: String,
+    format: &'static str,
+    name: String,
+    size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) transcript: Option<String>,
+    transcript: Option<&'static str>,
+}
+
+impl GptbotsData {
+    /// The conversation with `conversation_id` `id`.
+    pub(super) fn find(&self, id: &str) -> Option<&GbHead> {
+        self.conversations.get(*self.by_id.get(id)? as usize)
+    }
+
+    /// The page item of `head`.
+    pub(super) fn item<'a>(&'a self, head: &'a GbHead) -> GbConversation<'a> {
+        GbConversation {
+            conversation_id: &head.conversation_id,
+            user_id: head.user_id(),
+            recent_chat_time: head.recent_chat_time,
+            subject: head.question().chars().take(40).collect(),
+            conversation_type: head.conversation_type,
+            message_count: usize::from(head.message_count),
+            cost_credit: head.cost_credit,
+            bot_id: &self.bot_id,
+            anonymous_id: head.anonymous.map(|a| format!("anon_{a:016x}")),
+        }
+    }
+
+    /// Every message of `head`, oldest first.
+    pub(super) fn messages(&self, head: &GbHead) -> Vec<GbMessage> {
+        let rng = &mut self.keys.stream(head.index, Purpose::Text);
+        let count = usize::from(head.message_count);
+        let recent = head.recent_chat_time;
+        let mut gaps = vec![0_i64; count];
+        for gap in gaps.iter_mut().skip(1) {
+            *gap = rng.random_range(1_500..240_000);
+        }
+        let mut times = vec![recent; count];
+        for k in (0..count.saturating_sub(1)).rev() {
+            times[k] = times[k + 1] - gaps[k + 1];
+        }
+        let (questions, answers) = if head.english {
+            (EN_QUESTIONS, EN_ANSWERS)
+        } else {
+            (ZH_QUESTIONS, ZH_ANSWERS)
+        };
+
+        let mut messages: Vec<GbMessage> = Vec::with_capacity(count);
+        for (k, create_time) in times.iter().copied().enumerate() {
+            let message_id = hex_id(rng, 12);
+            let parent_message_id = messages
+                .last()
+                .map(|m| m.message_id.clone())
+                .unwrap_or_default();
+            let message = if k % 2 == 0 {
+                let question = if k == 0 {
+                    head.question()
+                } else {
+                    line(rng, questions)
+                };
+                GbMessage {
+                    message_id,
+                    parent_message_id,
+                    create_time,
+                    feedback: None,
+                    role: "user",
+                    content: vec![GbContent {
+                        from_component_branch: None,
+                        branch_content: user_blocks(rng, question),
+                    }],
+                }
+            } else {
+                let answer = line(rng, answers);
+                let feedback = match rng.random_range(0..100) {
+                    0..=14 => Some("POSITIVE"),
+                    15..=19 => Some("NEGATIVE"),
+                    _ => None,
+                };
+                GbMessage {
+                    message_id,
+                    parent_message_id,
+                    create_time,
+                    feedback,
+                    role: "assistant",
+                    content: assistant_content(rng, answer),
+                }
+            };
+            messages.push(message);
+        }
+        messages
+    }
 }
 
 const GB_USERS: [&str; 9] = [
@@ -452,100 +762,50 @@ const GB_TYPES: [(&str, u32); 8] = [
     ("SLACK", 5),
 ];
 
-fn gptbots(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> GptbotsData {
-    let bot_id = hex_id(rng, 12);
-    let mut conversations = Vec::new();
+fn gptbots(config: &SandboxConfig, window: &Window, n: u32) -> GptbotsData {
+    let keys = Keys::new(config.seed, 0x6770_7462);
+    let bot_id = hex_id(&mut keys.stream(0, Purpose::Vendor), 12);
+    let mut conversations = Vec::with_capacity(n as usize);
     let mut previous: Option<i64> = None;
-    for i in 0..config.conversations_per_vendor {
+    for index in 0..n {
+        let rng = &mut keys.stream(index, Purpose::Head);
         let recent = match previous {
-            Some(t) if i % 40 == 5 => t,
+            Some(t) if index % 40 == 5 => t,
             _ => window.instant_ms(rng),
         };
         previous = Some(recent);
         let conversation_type = weighted(rng, &GB_TYPES);
-        let anonymous_id = (conversation_type != "API" && rng.random_bool(0.6))
-            .then(|| format!("anon_{}", hex_id(rng, 8)));
-        let user_id = pick(rng, &GB_USERS).to_string();
+        let anonymous =
+            (conversation_type != "API" && rng.random_bool(0.6)).then(|| rng.next_u64());
+        let user = small_index(rng, GB_USERS.len());
         let english = rng.random_bool(0.5);
-        let count = message_count(rng, i);
-
-        let mut gaps = vec![0_i64; count];
-        for gap in gaps.iter_mut().skip(1) {
-            *gap = rng.random_range(1_500..240_000);
-        }
-        let mut times = vec![recent; count];
-        for k in (0..count.saturating_sub(1)).rev() {
-            times[k] = times[k + 1] - gaps[k + 1];
-        }
-
-        let mut messages: Vec<GbMessage> = Vec::with_capacity(count);
-        let mut assistant_turns = 0_u32;
-        for (k, create_time) in times.iter().copied().enumerate() {
-            let message_id = hex_id(rng, 12);
-            let parent_message_id = messages
-                .last()
-                .map(|m| m.message_id.clone())
-                .unwrap_or_default();
-            let message = if k % 2 == 0 {
-                let question = pick(rng, if english { EN_QUESTIONS } else { ZH_QUESTIONS });
-                GbMessage {
-                    message_id,
-                    parent_message_id,
-                    create_time,
-                    feedback: None,
-                    role: "user",
-                    content: vec![GbContent {
-                        from_component_branch: None,
-                        branch_content: user_blocks(rng, question),
-                    }],
-                }
+        let message_count = message_count(rng, index) as u16;
+        let question = small_index(
+            rng,
+            if english {
+                EN_QUESTIONS.len()
             } else {
-                assistant_turns += 1;
-                let answer = pick(rng, if english { EN_ANSWERS } else { ZH_ANSWERS });
-                let feedback = match rng.random_range(0..100) {
-                    0..=14 => Some("POSITIVE"),
-                    15..=19 => Some("NEGATIVE"),
-                    _ => None,
-                };
-                GbMessage {
-                    message_id,
-                    parent_message_id,
-                    create_time,
-                    feedback,
-                    role: "assistant",
-                    content: assistant_content(rng, answer),
-                }
-            };
-            messages.push(message);
-        }
-        let subject = messages
-            .first()
-            .and_then(|m| m.content.first())
-            .and_then(|c| {
-                c.branch_content.iter().find_map(|b| {
-                    b.text
-                        .clone()
-                        .or_else(|| b.audio.as_ref()?.first()?.transcript.clone())
-                })
-            })
-            .map(|text| text.chars().take(40).collect())
-            .unwrap_or_default();
-        let conversation_id = if i % 2 == 0 {
+                ZH_QUESTIONS.len()
+            },
+        );
+        let assistant_turns = f64::from(message_count / 2);
+        let cost_credit = round2(assistant_turns * rng.random_range(0.004..0.06));
+        let conversation_id = if index % 2 == 0 {
             hex_id(rng, 12)
         } else {
             base62_id(rng, 20)
         };
-        conversations.push(GbConversation {
+        conversations.push(GbHead {
+            index,
             conversation_id,
-            user_id,
             recent_chat_time: recent,
-            subject,
             conversation_type,
-            message_count: messages.len(),
-            cost_credit: round2(f64::from(assistant_turns) * rng.random_range(0.004..0.06)),
-            bot_id: bot_id.clone(),
-            anonymous_id,
-            messages,
+            user,
+            anonymous,
+            english,
+            message_count,
+            question,
+            cost_credit,
         });
     }
     conversations.sort_by(|a, b| {
@@ -554,24 +814,26 @@ fn gptbots(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> Gptbots
             .then_with(|| a.conversation_id.cmp(&b.conversation_id))
     });
     GptbotsData {
+        keys,
+        bot_id,
         by_id: conversations
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.conversation_id.clone(), i))
+            .map(|(at, c)| (c.conversation_id.clone(), at as u32))
             .collect(),
         conversations,
     }
 }
 
-fn text_block(text: &str) -> GbBlock {
+fn text_block(text: &'static str) -> GbBlock {
     GbBlock {
         kind: "text",
-        text: Some(text.to_owned()),
+        text: Some(text),
         ..GbBlock::default()
     }
 }
 
-fn gb_file(rng: &mut StdRng, stem: &str, format: &'static str) -> GbFile {
+fn gb_file(rng: &mut Stream, stem: &str, format: &'static str) -> GbFile {
     let key = hex_id(rng, 8);
     GbFile {
         url: format!("https://files.gptbots.ai/attachments/{key}.{format}"),
@@ -599,11 +861,11 @@ fn media_block(kind: &'static str, files: Vec<GbFile>) -> GbBlock {
     block
 }
 
-fn user_blocks(rng: &mut StdRng, question: &str) -> Vec<GbBlock> {
+fn user_blocks(rng: &mut Stream, question: &'static str) -> Vec<GbBlock> {
     let attachment = match rng.random_range(0..100) {
         0..=5 => {
             let mut voice = gb_file(rng, "voice-message", "mp3");
-            voice.transcript = Some(question.to_owned());
+            voice.transcript = Some(question);
             return vec![media_block("audio", vec![voice])];
         }
         6..=11 => {
@@ -629,7 +891,7 @@ fn user_blocks(rng: &mut StdRng, question: &str) -> Vec<GbBlock> {
         .collect()
 }
 
-fn assistant_content(rng: &mut StdRng, answer: &str) -> Vec<GbContent> {
+fn assistant_content(rng: &mut Stream, answer: &'static str) -> Vec<GbContent> {
     let roll = rng.random_range(0..100);
     let mut blocks = vec![text_block(answer)];
     if roll < 5 {
@@ -641,17 +903,17 @@ fn assistant_content(rng: &mut StdRng, answer: &str) -> Vec<GbContent> {
         // A FlowAgent answer: each component branch speaks separately.
         return vec![
             GbContent {
-                from_component_branch: Some("1".to_owned()),
+                from_component_branch: Some("1"),
                 branch_content: blocks,
             },
             GbContent {
-                from_component_branch: Some("2".to_owned()),
+                from_component_branch: Some("2"),
                 branch_content: vec![text_block(line(rng, FOLLOW_UPS))],
             },
         ];
     }
     vec![GbContent {
-        from_component_branch: Some(String::new()),
+        from_component_branch: Some(""),
         branch_content: blocks,
     }]
 }
@@ -659,47 +921,93 @@ fn assistant_content(rng: &mut StdRng, answer: &str) -> Vec<GbContent> {
 // ---------------------------------------------------------------------------------------------
 // Udesk
 
-/// Udesk sessions, sorted by (`startTime`, `id`) ascending.
+/// Udesk sessions.
 pub(super) struct UdeskData {
-    pub(super) sessions: Vec<UdSession>,
-    pub(super) by_id: HashMap<i64, usize>,
+    pub(super) keys: Keys,
+    tz: Tz,
+    robot_id: i64,
+    customers: Vec<UdCustomer>,
+    /// Sorted by (`startTime`, `id`) ascending; ids grow with the position.
+    pub(super) sessions: Vec<UdHead>,
 }
 
-/// One item of `POST /api/v1/sessions`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct UdSession {
+/// What the session list filters, sorts and shows; the counters summarise the logs.
+#[derive(Debug)]
+pub(super) struct UdHead {
+    pub(super) index: u32,
     pub(super) id: i64,
-    pub(super) robot_id: i64,
-    pub(super) start_time: String,
-    pub(super) end_time: String,
-    pub(super) total_count: u32,
-    pub(super) ip_location: Option<String>,
+    pub(super) start_at: DateTime<Utc>,
+    end_at: DateTime<Utc>,
+    customer: Option<u8>,
+    switched: bool,
+    english: bool,
+    total: u16,
+    channel: u8,
+    pub(super) survey_option: u32,
+    ip_location: bool,
+    dialogue_desc: bool,
+    /// Log ids of this session are above this and at most `5 × total` past it.
+    log_base: i64,
+    /// Suggestion ids of this session start right after this.
+    suggestion_base: i64,
+    pub(super) counts: UdCounts,
+}
+
+impl UdHead {
+    /// `isSwitchStaff`.
+    pub(super) fn is_switch_staff(&self) -> u32 {
+        u32::from(self.switched)
+    }
+
+    /// `channelId`.
+    pub(super) fn channel_id(&self) -> i64 {
+        UD_CHANNELS[usize::from(self.channel)].0
+    }
+}
+
+/// The message counters of a session item.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct UdCounts {
     pub(super) customer_msg_count: u32,
     pub(super) robot_msg_count: u32,
     pub(super) robot_replied_count: u32,
     pub(super) unknown_question_count: u32,
     pub(super) useful_response_count: u32,
     pub(super) useless_response_count: u32,
-    pub(super) survey_option: u32,
-    pub(super) survey_comment: Option<String>,
-    pub(super) is_switch_staff: u32,
-    pub(super) app_name: String,
-    pub(super) channel_id: i64,
-    pub(super) channel_name: Option<String>,
-    pub(super) customer: Option<UdCustomer>,
-    pub(super) call_id: Option<String>,
-    pub(super) dialogue_desc: Option<String>,
     pub(super) direct_response_count: u32,
     pub(super) suggest_question_count: u32,
     pub(super) un_suggest_question_count: u32,
-    #[serde(skip)]
-    pub(super) start_at: DateTime<Utc>,
-    #[serde(skip)]
-    pub(super) logs: Vec<UdLog>,
-    /// Lower-cased message text: every message, robot, customer, human agent.
-    #[serde(skip)]
-    pub(super) texts: [String; 4],
+    suggestions: u32,
+}
+
+/// One item of `POST /api/v1/sessions`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UdSession<'a> {
+    id: i64,
+    robot_id: i64,
+    start_time: Local,
+    end_time: Local,
+    total_count: u32,
+    ip_location: Option<String>,
+    customer_msg_count: u32,
+    robot_msg_count: u32,
+    robot_replied_count: u32,
+    unknown_question_count: u32,
+    useful_response_count: u32,
+    useless_response_count: u32,
+    survey_option: u32,
+    survey_comment: Option<&'static str>,
+    is_switch_staff: u32,
+    app_name: &'static str,
+    channel_id: i64,
+    channel_name: Option<&'static str>,
+    customer: Option<&'a UdCustomer>,
+    call_id: Option<String>,
+    dialogue_desc: Option<&'static str>,
+    direct_response_count: u32,
+    suggest_question_count: u32,
+    un_suggest_question_count: u32,
 }
 
 /// The `customer` object of a session.
@@ -707,24 +1015,24 @@ pub(super) struct UdSession {
 #[serde(rename_all = "camelCase")]
 pub(super) struct UdCustomer {
     pub(super) id: i64,
-    pub(super) nickname: String,
-    pub(super) ip: String,
-    pub(super) province: String,
-    pub(super) city: String,
-    pub(super) level: String,
-    pub(super) platform: String,
-    pub(super) src: String,
-    pub(super) src_url: String,
-    pub(super) web_plugin_name: String,
-    pub(super) org_name: Option<String>,
-    pub(super) email: Option<String>,
-    pub(super) phone: Option<String>,
-    pub(super) tags: Option<String>,
-    pub(super) desc: Option<String>,
-    pub(super) generated_channel: Option<String>,
-    pub(super) login_url: Option<String>,
-    pub(super) session_url: String,
-    pub(super) dialogue_desc: Option<String>,
+    nickname: &'static str,
+    ip: String,
+    province: &'static str,
+    city: &'static str,
+    level: &'static str,
+    pub(super) platform: &'static str,
+    src: &'static str,
+    src_url: &'static str,
+    web_plugin_name: &'static str,
+    org_name: Option<&'static str>,
+    email: Option<String>,
+    phone: Option<String>,
+    tags: Option<&'static str>,
+    desc: Option<String>,
+    generated_channel: Option<String>,
+    login_url: Option<String>,
+    session_url: &'static str,
+    dialogue_desc: Option<String>,
     /// The id the tenant's own system uses (`keywordsSource` 5): `ext-{id}`.
     #[serde(skip)]
     pub(super) external_id: String,
@@ -734,62 +1042,416 @@ pub(super) struct UdCustomer {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct UdLog {
-    pub(super) id: i64,
+    id: i64,
     pub(super) user_type: i32,
     pub(super) content: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) content_type: Option<i32>,
-    pub(super) session_id: i64,
-    pub(super) create_time: String,
+    content_type: Option<i32>,
+    session_id: i64,
+    create_time: Local,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) survey_option_id: Option<i32>,
+    survey_option_id: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) query_result: Option<i32>,
+    query_result: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) source: Option<i32>,
+    source: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) question_content: Option<String>,
+    question_content: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) answer_content: Option<String>,
+    answer_content: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) leading_word: Option<String>,
+    leading_word: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) question_id: Option<i64>,
+    question_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) session_log_suggest_found_response_list: Option<Vec<UdSuggestion>>,
+    session_log_suggest_found_response_list: Option<Vec<UdSuggestion>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) recommendation_guidance: Option<String>,
-    pub(super) tags: Vec<String>,
-    pub(super) extra_answer_content: Vec<UdExtraAnswer>,
-    pub(super) robot_id: i64,
-    pub(super) create_user_id: i64,
-    pub(super) log_type: i32,
+    recommendation_guidance: Option<&'static str>,
+    tags: Vec<&'static str>,
+    extra_answer_content: Vec<UdExtraAnswer>,
+    robot_id: i64,
+    create_user_id: i64,
+    log_type: i32,
 }
 
 /// A suggested question under a robot answer.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct UdSuggestion {
-    pub(super) id: i64,
-    pub(super) log_id: i64,
-    pub(super) question_id: i64,
-    pub(super) question_content: String,
-    pub(super) answer_content: Option<String>,
-    pub(super) hit_flag: i32,
+    id: i64,
+    log_id: i64,
+    question_id: i64,
+    question_content: &'static str,
+    answer_content: Option<String>,
+    hit_flag: i32,
 }
 
 /// An extra bubble sent after a robot answer.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct UdExtraAnswer {
-    pub(super) log_id: String,
-    pub(super) ans_content: serde_json::Value,
-    pub(super) msg_type: &'static str,
-    pub(super) tags: Vec<String>,
-    pub(super) ans_type: i32,
-    pub(super) delay_millis: i64,
-    pub(super) km_delay_millis: i64,
-    pub(super) create_time: String,
+    log_id: String,
+    ans_content: serde_json::Value,
+    msg_type: &'static str,
+    tags: Vec<String>,
+    ans_type: i32,
+    delay_millis: i64,
+    km_delay_millis: i64,
+    create_time: Local,
+}
+
+impl UdeskData {
+    /// The session with id `id`.
+    pub(super) fn find(&self, id: i64) -> Option<&UdHead> {
+        let at = self.sessions.binary_search_by_key(&id, |s| s.id).ok()?;
+        self.sessions.get(at)
+    }
+
+    /// The customer of `head`, if the session has one.
+    pub(super) fn customer(&self, head: &UdHead) -> Option<&UdCustomer> {
+        self.customers.get(usize::from(head.customer?))
+    }
+
+    /// The list item of `head`.
+    pub(super) fn item<'a>(&'a self, head: &UdHead) -> UdSession<'a> {
+        let (channel_id, channel_name, app_name) = UD_CHANNELS[usize::from(head.channel)];
+        let customer = self.customer(head);
+        let counts = head.counts;
+        UdSession {
+            id: head.id,
+            robot_id: self.robot_id,
+            start_time: Local::new(self.tz, head.start_at, SECONDS),
+            end_time: Local::new(self.tz, head.end_at, SECONDS),
+            total_count: u32::from(head.total),
+            ip_location: customer
+                .filter(|_| head.ip_location)
+                .map(|c| format!("{}{}", c.province, c.city)),
+            customer_msg_count: counts.customer_msg_count,
+            robot_msg_count: counts.robot_msg_count,
+            robot_replied_count: counts.robot_replied_count,
+            unknown_question_count: counts.unknown_question_count,
+            useful_response_count: counts.useful_response_count,
+            useless_response_count: counts.useless_response_count,
+            survey_option: head.survey_option,
+            survey_comment: (head.survey_option == 4).then_some("答案不准确"),
+            is_switch_staff: head.is_switch_staff(),
+            app_name,
+            channel_id,
+            channel_name,
+            customer,
+            call_id: None,
+            dialogue_desc: head.dialogue_desc.then_some("咨询产品与售后"),
+            direct_response_count: counts.direct_response_count,
+            suggest_question_count: counts.suggest_question_count,
+            un_suggest_question_count: counts.un_suggest_question_count,
+        }
+    }
+
+    /// Every log of `head`, oldest first.
+    pub(super) fn logs(&self, head: &UdHead) -> Vec<UdLog> {
+        let tz = self.tz;
+        let robot_id = self.robot_id;
+        let english = head.english;
+        let steps = ud_steps(
+            self.keys,
+            head.index,
+            head.start_at,
+            head.total,
+            head.switched,
+        );
+        let rng = &mut self.keys.stream(head.index, Purpose::Text);
+        let base = |content: String, step: &UdStep| UdLog {
+            id: 0,
+            user_type: step.role.user_type(),
+            content,
+            content_type: None,
+            session_id: head.id,
+            create_time: Local::new(tz, step.at, SECONDS),
+            survey_option_id: None,
+            query_result: None,
+            source: None,
+            question_content: None,
+            answer_content: None,
+            leading_word: None,
+            question_id: None,
+            session_log_suggest_found_response_list: None,
+            recommendation_guidance: None,
+            tags: Vec::new(),
+            extra_answer_content: Vec::new(),
+            robot_id,
+            create_user_id: 4271,
+            log_type: step.role.log_type(),
+        };
+        let (questions, answers) = if english {
+            (EN_SUPPORT_QUESTIONS, EN_SUPPORT_ANSWERS)
+        } else {
+            (ZH_SUPPORT_QUESTIONS, ZH_SUPPORT_ANSWERS)
+        };
+        let mut log_id = head.log_base;
+        let mut suggestion_id = head.suggestion_base;
+        let mut last_question = "";
+        let mut logs: Vec<UdLog> = Vec::with_capacity(steps.len());
+        for step in &steps {
+            log_id += rng.random_range(1..=5);
+            let mut log = match step.role {
+                UdRole::Welcome => {
+                    let mut welcome = base(
+                        if english {
+                            "Hi, I'm the virtual assistant. How can I help you today?"
+                        } else {
+                            "您好，智能客服小U很高兴为您服务！"
+                        }
+                        .to_owned(),
+                        step,
+                    );
+                    welcome.leading_word = Some(if english {
+                        "You may ask"
+                    } else {
+                        "猜你想问"
+                    });
+                    welcome.tags = vec!["常驻入口转人工"];
+                    welcome
+                }
+                UdRole::Handoff => {
+                    let mut handoff = base(
+                        if english {
+                            "Transferring you to a human agent, please wait."
+                        } else {
+                            "正在为您转接人工客服，请稍候。"
+                        }
+                        .to_owned(),
+                        step,
+                    );
+                    handoff.content_type = Some(1);
+                    handoff
+                }
+                UdRole::HumanQuestion => {
+                    let mut question = base(line(rng, questions).to_owned(), step);
+                    question.source = Some(1);
+                    question
+                }
+                UdRole::HumanReply => {
+                    let replies = if english {
+                        EN_AGENT_REPLIES
+                    } else {
+                        ZH_AGENT_REPLIES
+                    };
+                    let mut reply = base(line(rng, replies).to_owned(), step);
+                    reply.content_type = Some(1);
+                    reply
+                }
+                UdRole::Question => {
+                    let roll = rng.random_range(0..100);
+                    let question = line(rng, questions);
+                    last_question = question;
+                    let (content, content_type) = match roll {
+                        0..=5 => (udesk_media(rng, "voice", "amr"), Some(9)),
+                        6..=10 => (udesk_media(rng, "image", "jpg"), Some(11)),
+                        11..=12 => (udesk_media(rng, "video", "mp4"), Some(19)),
+                        13..=15 => ("https://www.example.com/orders/track".to_owned(), Some(10)),
+                        16..=55 => (question.to_owned(), Some(1)),
+                        _ => (question.to_owned(), None),
+                    };
+                    let mut log = base(content, step);
+                    log.content_type = content_type;
+                    log.query_result = step.query_result;
+                    log.source = Some(1);
+                    log
+                }
+                UdRole::Answer => {
+                    let roll = rng.random_range(0..100);
+                    let answer = line(rng, answers);
+                    let (content, content_type) = match roll {
+                        0..=29 => (format!("<p>{answer}</p><p><br></p>"), Some(2)),
+                        30..=33 => (udesk_media(rng, "image", "png"), Some(11)),
+                        34..=35 => (udesk_media(rng, "video", "mp4"), Some(19)),
+                        36..=39 => (
+                            "https://help.example.com/articles/1024".to_owned(),
+                            Some(10),
+                        ),
+                        _ => (answer.to_owned(), Some(1)),
+                    };
+                    let mut log = base(content, step);
+                    log.content_type = content_type;
+                    log.query_result = step.query_result;
+                    log.question_content = Some(last_question);
+                    log.answer_content = Some(answer);
+                    log.question_id = Some(rng.random_range(4_000_000..6_000_000));
+                    log.survey_option_id = step.survey;
+                    if step.suggested {
+                        let mut list = Vec::with_capacity(2);
+                        for _ in 0..2 {
+                            suggestion_id += 1;
+                            list.push(UdSuggestion {
+                                id: suggestion_id,
+                                log_id,
+                                question_id: rng.random_range(5_000_000..6_000_000),
+                                question_content: line(rng, questions),
+                                answer_content: None,
+                                hit_flag: 0,
+                            });
+                        }
+                        log.session_log_suggest_found_response_list = Some(list);
+                        log.recommendation_guidance = Some(if english {
+                            "<p>Hello, would you like to ask about the following questions?</p>"
+                        } else {
+                            "<p>您好，您是否想咨询以下问题？</p>"
+                        });
+                    }
+                    if rng.random_bool(0.05) {
+                        log.extra_answer_content = vec![UdExtraAnswer {
+                            log_id: format!("{log_id}_1"),
+                            ans_content: serde_json::json!({ "content": line(rng, FOLLOW_UPS) }),
+                            msg_type: "text",
+                            tags: Vec::new(),
+                            ans_type: 1,
+                            delay_millis: 1000,
+                            km_delay_millis: 1000,
+                            create_time: Local::new(tz, step.at, SECONDS),
+                        }];
+                    }
+                    log
+                }
+            };
+            log.id = log_id;
+            logs.push(log);
+        }
+        logs
+    }
+}
+
+/// What one log is, which fixes its `userType` and `logType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UdRole {
+    Welcome,
+    Question,
+    Answer,
+    Handoff,
+    HumanQuestion,
+    HumanReply,
+}
+
+impl UdRole {
+    fn user_type(self) -> i32 {
+        match self {
+            Self::Welcome | Self::Answer | Self::Handoff => 1,
+            Self::Question | Self::HumanQuestion => 2,
+            Self::HumanReply => 3,
+        }
+    }
+
+    fn log_type(self) -> i32 {
+        match self {
+            Self::Welcome => 1,
+            Self::Answer | Self::HumanReply => 2,
+            Self::Handoff => 3,
+            Self::Question | Self::HumanQuestion => 4,
+        }
+    }
+}
+
+/// The shape of one log: everything the session item counts, without text.
+#[derive(Clone, Copy, Debug)]
+struct UdStep {
+    at: DateTime<Utc>,
+    role: UdRole,
+    query_result: Option<i32>,
+    survey: Option<i32>,
+    suggested: bool,
+}
+
+/// The shapes of a session's logs, from its shape stream.
+fn ud_steps(
+    keys: Keys,
+    index: u32,
+    start_at: DateTime<Utc>,
+    total: u16,
+    switched: bool,
+) -> Vec<UdStep> {
+    let rng = &mut keys.stream(index, Purpose::Shape);
+    let total = usize::from(total);
+    let switch_at = if switched {
+        (total * 2 / 5).max(2)
+    } else {
+        usize::MAX
+    };
+    let mut at = start_at;
+    let mut steps = Vec::with_capacity(total);
+    for k in 0..total {
+        if k > 0 {
+            at += TimeDelta::seconds(rng.random_range(1..=90));
+        }
+        let role = if k == 0 {
+            UdRole::Welcome
+        } else if k == switch_at {
+            UdRole::Handoff
+        } else if k > switch_at {
+            if (k - switch_at) % 2 == 1 {
+                UdRole::HumanQuestion
+            } else {
+                UdRole::HumanReply
+            }
+        } else if k % 2 == 1 {
+            UdRole::Question
+        } else {
+            UdRole::Answer
+        };
+        let mut step = UdStep {
+            at,
+            role,
+            query_result: None,
+            survey: None,
+            suggested: false,
+        };
+        match role {
+            UdRole::Question => step.query_result = Some(1),
+            UdRole::Answer => {
+                step.query_result = Some(match rng.random_range(0..100) {
+                    0..=69 => 1,
+                    70..=79 => 2,
+                    80..=87 => 7,
+                    88..=93 => 3,
+                    _ => 6,
+                });
+                step.survey = match rng.random_range(0..10) {
+                    0 => Some(1),
+                    1 => Some(2),
+                    _ => None,
+                };
+                step.suggested = rng.random_bool(0.2);
+            }
+            _ => {}
+        }
+        steps.push(step);
+    }
+    steps
+}
+
+fn ud_counts(steps: &[UdStep]) -> UdCounts {
+    let users = |user_type: i32| {
+        steps
+            .iter()
+            .filter(|s| s.role.user_type() == user_type)
+            .count() as u32
+    };
+    let answers = |f: &dyn Fn(&UdStep) -> bool| {
+        steps
+            .iter()
+            .filter(|s| s.role.log_type() == 2 && f(s))
+            .count() as u32
+    };
+    UdCounts {
+        customer_msg_count: users(2),
+        robot_msg_count: users(1),
+        robot_replied_count: answers(&|s| matches!(s.query_result, Some(1 | 2 | 10))),
+        unknown_question_count: answers(&|s| s.query_result == Some(6)),
+        useful_response_count: answers(&|s| s.survey == Some(1)),
+        useless_response_count: answers(&|s| s.survey == Some(2)),
+        direct_response_count: answers(&|s| s.query_result == Some(1)),
+        suggest_question_count: answers(&|s| s.query_result == Some(7)),
+        un_suggest_question_count: answers(&|s| s.query_result == Some(3)),
+        suggestions: 2 * steps.iter().filter(|s| s.suggested).count() as u32,
+    }
 }
 
 /// (nickname, province, city, platform, level)
@@ -813,11 +1475,9 @@ const UD_CHANNELS: [(i64, Option<&str>, &str); 4] = [
     (117, Some("微信公众号"), "公众号助手"),
 ];
 
-fn udesk(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> UdeskData {
-    let tz = config.timezone;
-    let robot_id = config.credentials.udesk_robot_id;
+fn udesk_customers(rng: &mut Stream) -> Vec<UdCustomer> {
     let mut next_customer = 1_415_457_662_i64;
-    let customers: Vec<UdCustomer> = UD_CUSTOMERS
+    let mut customers: Vec<UdCustomer> = UD_CUSTOMERS
         .iter()
         .map(|&(nickname, province, city, platform, level)| {
             next_customer += rng.random_range(1_000..900_000);
@@ -830,349 +1490,121 @@ fn udesk(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> UdeskData
                 rng.random_range(1..254)
             );
             let known = level == "vip";
+            let web = platform == "web";
             UdCustomer {
                 id,
-                nickname: nickname.to_owned(),
+                nickname,
                 ip,
-                province: province.to_owned(),
-                city: city.to_owned(),
-                level: level.to_owned(),
-                platform: platform.to_owned(),
-                src: if platform == "web" {
-                    "官网".to_owned()
+                province,
+                city,
+                level,
+                platform,
+                src: if web { "官网" } else { "" },
+                src_url: if web {
+                    "https://www.example.com/pricing"
                 } else {
-                    String::new()
+                    ""
                 },
-                src_url: if platform == "web" {
-                    "https://www.example.com/pricing".to_owned()
-                } else {
-                    String::new()
-                },
-                web_plugin_name: if platform == "web" {
-                    "官网插件".to_owned()
-                } else {
-                    String::new()
-                },
-                org_name: known.then(|| "示例贸易有限公司".to_owned()),
+                web_plugin_name: if web { "官网插件" } else { "" },
+                org_name: known.then_some("示例贸易有限公司"),
                 email: known.then(|| format!("customer{}@example.com", id % 10_000)),
                 phone: known.then(|| format!("138{:08}", id % 100_000_000)),
-                tags: known.then(|| "重点客户".to_owned()),
+                tags: known.then_some("重点客户"),
                 desc: None,
                 generated_channel: None,
                 login_url: None,
-                session_url: if platform == "web" {
-                    "https://www.example.com/help".to_owned()
+                session_url: if web {
+                    "https://www.example.com/help"
                 } else {
-                    String::new()
+                    ""
                 },
                 dialogue_desc: None,
                 external_id: format!("ext-{id}"),
             }
         })
         .collect();
-    let mut customers = customers;
     if let Some(first) = customers.first_mut() {
         first.id = SHARED_CUSTOMER_ID;
         first.external_id = format!("ext-{SHARED_CUSTOMER_ID}");
     }
+    customers
+}
 
-    let mut drafts: Vec<UdSession> = Vec::new();
+fn udesk(config: &SandboxConfig, window: &Window, n: u32) -> UdeskData {
+    let keys = Keys::new(config.seed, 0x7564_6573);
+    let customers = udesk_customers(&mut keys.stream(0, Purpose::Vendor));
+    let mut drafts: Vec<(UdHead, i64)> = Vec::with_capacity(n as usize);
     let mut previous: Option<DateTime<Utc>> = None;
-    for i in 0..config.conversations_per_vendor {
+    for index in 0..n {
+        let rng = &mut keys.stream(index, Purpose::Head);
         let start_at = match previous {
-            Some(t) if i % 40 == 5 => t,
+            Some(t) if index % 40 == 5 => t,
             _ => window.instant(rng, TimeDelta::hours(8)),
         };
         previous = Some(start_at);
-        let customer = (!rng.random_bool(0.12)).then(|| pick(rng, &customers).clone());
+        let customer = (!rng.random_bool(0.12)).then(|| small_index(rng, customers.len()));
         let switched = rng.random_bool(0.15);
-        let english =
-            customer.as_ref().is_some_and(|c| c.nickname.is_ascii()) || rng.random_bool(0.1);
-        let total = message_count(rng, i).max(if switched { 4 } else { 1 });
-        let (channel_id, channel_name, app_name) = *pick(rng, &UD_CHANNELS);
-        let logs = udesk_logs(rng, tz, robot_id, start_at, total, switched, english);
-        let count =
-            |user_type: i32| logs.iter().filter(|l| l.user_type == user_type).count() as u32;
-        let answers: Vec<&UdLog> = logs.iter().filter(|l| l.log_type == 2).collect();
-        let count_answers =
-            |f: &dyn Fn(&UdLog) -> bool| answers.iter().filter(|l| f(l)).count() as u32;
-        let text_of = |filter: &dyn Fn(&UdLog) -> bool| {
-            logs.iter()
-                .filter(|l| filter(l))
-                .map(|l| l.content.to_lowercase())
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let texts = [
-            text_of(&|_| true),
-            text_of(&|l| l.user_type == 1),
-            text_of(&|l| l.user_type == 2),
-            text_of(&|l| l.user_type != 1 && l.user_type != 2),
-        ];
-        let end_time = logs
-            .last()
-            .map(|l| l.create_time.clone())
-            .unwrap_or_else(|| naive(tz, start_at, "%Y-%m-%d %H:%M:%S"));
+        let english = customer
+            .and_then(|c| customers.get(usize::from(c)))
+            .is_some_and(|c| c.nickname.is_ascii())
+            || rng.random_bool(0.1);
+        let total = message_count(rng, index).max(if switched { 4 } else { 1 }) as u16;
+        let channel = small_index(rng, UD_CHANNELS.len());
         let survey_option = rng.random_range(1..=4);
-        drafts.push(UdSession {
-            id: 0,
-            robot_id,
-            start_time: naive(tz, start_at, "%Y-%m-%d %H:%M:%S"),
-            end_time,
-            total_count: logs.len() as u32,
-            ip_location: customer
-                .as_ref()
-                .filter(|_| rng.random_bool(0.5))
-                .map(|c| format!("{}{}", c.province, c.city)),
-            customer_msg_count: count(2),
-            robot_msg_count: count(1),
-            robot_replied_count: count_answers(&|l| matches!(l.query_result, Some(1 | 2 | 10))),
-            unknown_question_count: count_answers(&|l| l.query_result == Some(6)),
-            useful_response_count: count_answers(&|l| l.survey_option_id == Some(1)),
-            useless_response_count: count_answers(&|l| l.survey_option_id == Some(2)),
-            survey_option,
-            survey_comment: (survey_option == 4).then(|| "答案不准确".to_owned()),
-            is_switch_staff: u32::from(switched),
-            app_name: app_name.to_owned(),
-            channel_id,
-            channel_name: channel_name.map(str::to_owned),
-            customer,
-            call_id: None,
-            dialogue_desc: rng.random_bool(0.2).then(|| "咨询产品与售后".to_owned()),
-            direct_response_count: count_answers(&|l| l.query_result == Some(1)),
-            suggest_question_count: count_answers(&|l| l.query_result == Some(7)),
-            un_suggest_question_count: count_answers(&|l| l.query_result == Some(3)),
-            start_at,
-            logs,
-            texts,
-        });
+        let ip_location = customer.is_some() && rng.random_bool(0.5);
+        let dialogue_desc = rng.random_bool(0.2);
+        let id_step = rng.random_range(1..=19);
+        let steps = ud_steps(keys, index, start_at, total, switched);
+        drafts.push((
+            UdHead {
+                index,
+                id: 0,
+                start_at,
+                end_at: steps.last().map_or(start_at, |s| s.at),
+                customer,
+                switched,
+                english,
+                total,
+                channel,
+                survey_option,
+                ip_location,
+                dialogue_desc,
+                log_base: 0,
+                suggestion_base: 0,
+                counts: ud_counts(&steps),
+            },
+            id_step,
+        ));
     }
-    drafts.sort_by_key(|s| s.start_at);
+    drafts.sort_by_key(|(head, _)| (head.start_at, head.index));
 
     // Ids straddle 2^31 so 32-bit readers break on real-looking data.
-    let n = drafts.len() as i64;
-    let mut session_id = (1_i64 << 31) - (n / 2) * 10;
-    let total_logs: i64 = drafts.iter().map(|s| s.logs.len() as i64).sum();
-    let mut log_id = (1_i64 << 31) - (total_logs / 3) * 3;
-    let mut suggestion_id = 647_194_600_i64;
-    for session in &mut drafts {
-        session_id += rng.random_range(1..=19);
-        session.id = session_id;
-        for log in &mut session.logs {
-            log_id += rng.random_range(1..=5);
-            log.id = log_id;
-            log.session_id = session_id;
-            if let Some(list) = &mut log.session_log_suggest_found_response_list {
-                for suggestion in list {
-                    suggestion_id += 1;
-                    suggestion.id = suggestion_id;
-                    suggestion.log_id = log_id;
-                }
-            }
-            for (n, extra) in log.extra_answer_content.iter_mut().enumerate() {
-                extra.log_id = format!("{log_id}_{}", n + 1);
-            }
-        }
-    }
+    let total_logs: i64 = drafts.iter().map(|(s, _)| i64::from(s.total)).sum();
+    let mut session_id = (1_i64 << 31) - (i64::from(n) / 2) * 10;
+    let mut log_base = (1_i64 << 31) - total_logs * 5 / 2;
+    let mut suggestion_base = 647_194_600_i64;
+    let sessions = drafts
+        .into_iter()
+        .map(|(mut head, step)| {
+            session_id += step;
+            head.id = session_id;
+            head.log_base = log_base;
+            log_base += 5 * i64::from(head.total);
+            head.suggestion_base = suggestion_base;
+            suggestion_base += i64::from(head.counts.suggestions);
+            head
+        })
+        .collect();
     UdeskData {
-        by_id: drafts.iter().enumerate().map(|(i, s)| (s.id, i)).collect(),
-        sessions: drafts,
+        keys,
+        tz: config.timezone,
+        robot_id: config.credentials.udesk_robot_id,
+        customers,
+        sessions,
     }
 }
 
-fn udesk_logs(
-    rng: &mut StdRng,
-    tz: Tz,
-    robot_id: i64,
-    start_at: DateTime<Utc>,
-    total: usize,
-    switched: bool,
-    english: bool,
-) -> Vec<UdLog> {
-    let create_user_id = 4271;
-    let mut at = start_at;
-    let mut logs: Vec<UdLog> = Vec::with_capacity(total);
-    let switch_at = if switched {
-        (total * 2 / 5).max(2)
-    } else {
-        usize::MAX
-    };
-    let agent_user_type = 3;
-    let base = |content: String, user_type: i32, log_type: i32, at: DateTime<Utc>| UdLog {
-        id: 0,
-        user_type,
-        content,
-        content_type: None,
-        session_id: 0,
-        create_time: naive(tz, at, "%Y-%m-%d %H:%M:%S"),
-        survey_option_id: None,
-        query_result: None,
-        source: None,
-        question_content: None,
-        answer_content: None,
-        leading_word: None,
-        question_id: None,
-        session_log_suggest_found_response_list: None,
-        recommendation_guidance: None,
-        tags: Vec::new(),
-        extra_answer_content: Vec::new(),
-        robot_id,
-        create_user_id,
-        log_type,
-    };
-    let (questions, answers) = if english {
-        (EN_SUPPORT_QUESTIONS, EN_SUPPORT_ANSWERS)
-    } else {
-        (ZH_SUPPORT_QUESTIONS, ZH_SUPPORT_ANSWERS)
-    };
-    let mut last_question = String::new();
-    for k in 0..total {
-        if k > 0 {
-            at += TimeDelta::seconds(rng.random_range(1..=90));
-        }
-        let log = if k == 0 {
-            let mut welcome = base(
-                if english {
-                    "Hi, I'm the virtual assistant. How can I help you today?".to_owned()
-                } else {
-                    "您好，智能客服小U很高兴为您服务！".to_owned()
-                },
-                1,
-                1,
-                at,
-            );
-            welcome.leading_word = Some(
-                if english {
-                    "You may ask"
-                } else {
-                    "猜你想问"
-                }
-                .to_owned(),
-            );
-            welcome.tags = vec!["常驻入口转人工".to_owned()];
-            welcome
-        } else if k == switch_at {
-            let mut handoff = base(
-                if english {
-                    "Transferring you to a human agent, please wait.".to_owned()
-                } else {
-                    "正在为您转接人工客服，请稍候。".to_owned()
-                },
-                1,
-                3,
-                at,
-            );
-            handoff.content_type = Some(1);
-            handoff
-        } else if k > switch_at {
-            if (k - switch_at) % 2 == 1 {
-                let mut question = base(pick(rng, questions).to_string(), 2, 4, at);
-                question.source = Some(1);
-                question
-            } else {
-                let mut reply = base(
-                    pick(
-                        rng,
-                        if english {
-                            EN_AGENT_REPLIES
-                        } else {
-                            ZH_AGENT_REPLIES
-                        },
-                    )
-                    .to_string(),
-                    agent_user_type,
-                    2,
-                    at,
-                );
-                reply.content_type = Some(1);
-                reply
-            }
-        } else if k % 2 == 1 {
-            let roll = rng.random_range(0..100);
-            let question = pick(rng, questions).to_string();
-            last_question.clone_from(&question);
-            let (content, content_type) = match roll {
-                0..=5 => (udesk_media(rng, "voice", "amr"), Some(9)),
-                6..=10 => (udesk_media(rng, "image", "jpg"), Some(11)),
-                11..=12 => (udesk_media(rng, "video", "mp4"), Some(19)),
-                13..=15 => ("https://www.example.com/orders/track".to_owned(), Some(10)),
-                16..=55 => (question, Some(1)),
-                _ => (question, None),
-            };
-            let mut log = base(content, 2, 4, at);
-            log.content_type = content_type;
-            log.query_result = Some(1);
-            log.source = Some(1);
-            log
-        } else {
-            let roll = rng.random_range(0..100);
-            let answer = pick(rng, answers).to_string();
-            let (content, content_type) = match roll {
-                0..=29 => (format!("<p>{answer}</p><p><br></p>"), Some(2)),
-                30..=33 => (udesk_media(rng, "image", "png"), Some(11)),
-                34..=35 => (udesk_media(rng, "video", "mp4"), Some(19)),
-                36..=39 => (
-                    "https://help.example.com/articles/1024".to_owned(),
-                    Some(10),
-                ),
-                _ => (answer.clone(), Some(1)),
-            };
-            let mut log = base(content, 1, 2, at);
-            log.content_type = content_type;
-            log.query_result = Some(match rng.random_range(0..100) {
-                0..=69 => 1,
-                70..=79 => 2,
-                80..=87 => 7,
-                88..=93 => 3,
-                _ => 6,
-            });
-            log.question_content = Some(last_question.clone());
-            log.answer_content = Some(answer);
-            log.question_id = Some(rng.random_range(4_000_000..6_000_000));
-            log.survey_option_id = match rng.random_range(0..10) {
-                0 => Some(1),
-                1 => Some(2),
-                _ => None,
-            };
-            if rng.random_bool(0.2) {
-                log.session_log_suggest_found_response_list = Some(
-                    (0..2)
-                        .map(|_| UdSuggestion {
-                            id: 0,
-                            log_id: 0,
-                            question_id: rng.random_range(5_000_000..6_000_000),
-                            question_content: pick(rng, questions).to_string(),
-                            answer_content: None,
-                            hit_flag: 0,
-                        })
-                        .collect(),
-                );
-                log.recommendation_guidance = Some(if english {
-                    "<p>Hello, would you like to ask about the following questions?</p>".to_owned()
-                } else {
-                    "<p>您好，您是否想咨询以下问题？</p>".to_owned()
-                });
-            }
-            if rng.random_bool(0.05) {
-                log.extra_answer_content = vec![UdExtraAnswer {
-                    log_id: String::new(),
-                    ans_content: serde_json::json!({ "content": pick(rng, FOLLOW_UPS) }),
-                    msg_type: "text",
-                    tags: Vec::new(),
-                    ans_type: 1,
-                    delay_millis: 1000,
-                    km_delay_millis: 1000,
-                    create_time: naive(tz, at, "%Y-%m-%d %H:%M:%S"),
-                }];
-            }
-            log
-        };
-        logs.push(log);
-    }
-    logs
-}
-
-fn udesk_media(rng: &mut StdRng, kind: &str, extension: &str) -> String {
+fn udesk_media(rng: &mut Stream, kind: &str, extension: &str) -> String {
     format!(
         "https://km-oss.udesk.cn/{kind}/{}.{extension}",
         hex_id(rng, 10)
@@ -1182,37 +1614,43 @@ fn udesk_media(rng: &mut StdRng, kind: &str, extension: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Jijyun
 
-/// Jijyun chats, sorted by hidden creation time ascending.
+/// Jijyun chats.
 pub(super) struct JijyunData {
-    pub(super) chats: Vec<JjChat>,
+    pub(super) keys: Keys,
+    /// Sorted by hidden creation time ascending.
+    pub(super) chats: Vec<JjHead>,
     pub(super) customers: Vec<String>,
-    /// Chat indexes per customer, newest first.
-    pub(super) by_customer: HashMap<String, Vec<usize>>,
+    /// Chat positions per customer, newest first.
+    pub(super) by_customer: HashMap<String, Vec<u32>>,
+}
+
+/// What the chat record filters on.
+#[derive(Debug)]
+pub(super) struct JjHead {
+    pub(super) index: u32,
+    pub(super) chat_id: String,
+    customer: u8,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) source: &'static str,
+    pub(super) robot: &'static str,
+    pub(super) seat: Option<&'static str>,
+    human: bool,
+    total: u16,
 }
 
 /// One item of `/v1/openapi/chat/record` `Data`.
 #[derive(Debug, Serialize)]
-pub(super) struct JjChat {
-    pub(super) chat_id: String,
-    pub(super) messages: Vec<JjMessage>,
-    #[serde(skip)]
-    pub(super) customer_id: String,
-    #[serde(skip)]
-    pub(super) created_at: DateTime<Utc>,
-    #[serde(skip)]
-    pub(super) source: &'static str,
-    #[serde(skip)]
-    pub(super) robot: &'static str,
-    #[serde(skip)]
-    pub(super) seat: Option<&'static str>,
+pub(super) struct JjChat<'a> {
+    chat_id: &'a str,
+    messages: Vec<JjMessage>,
 }
 
 /// One message of a chat.
 #[derive(Debug, Serialize)]
 pub(super) struct JjMessage {
-    pub(super) content: String,
-    pub(super) message_type: &'static str,
-    pub(super) sender_type: &'static str,
+    content: String,
+    message_type: &'static str,
+    sender_type: &'static str,
 }
 
 /// Values of the `chat_source` filter.
@@ -1222,39 +1660,33 @@ pub(super) const JJ_ROBOTS: [&str; 2] = ["robot-1001", "robot-1002"];
 /// Values of the `seat_member` filter.
 pub(super) const JJ_SEATS: [&str; 4] = ["seat-2001", "seat-2002", "seat-2003", "seat-2004"];
 
-fn jijyun(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> JijyunData {
-    let customer_count = rng.random_range(8..=12);
-    let mut customers: Vec<String> = (0..customer_count).map(|_| hex_id(rng, 16)).collect();
-    customers[0] = SHARED_CUSTOMER_ID.to_string();
-    let mut chats = Vec::new();
-    let mut previous: Option<DateTime<Utc>> = None;
-    for i in 0..config.conversations_per_vendor {
-        let created_at = match previous {
-            Some(t) if i % 40 == 5 => t,
-            _ => window.instant(rng, TimeDelta::zero()),
-        };
-        previous = Some(created_at);
-        let customer_id = if i < customers.len() {
-            customers[i].clone()
-        } else {
-            pick(rng, &customers).clone()
-        };
-        let human = rng.random_bool(0.35);
-        let total = message_count(rng, i).max(if human { 5 } else { 1 });
+impl JijyunData {
+    /// The `customer_id` of `head`.
+    pub(super) fn customer_id(&self, head: &JjHead) -> &str {
+        self.customers
+            .get(usize::from(head.customer))
+            .map_or("", String::as_str)
+    }
+
+    /// The record item of `head`, messages in conversation order.
+    pub(super) fn item<'a>(&self, head: &'a JjHead) -> JjChat<'a> {
+        let rng = &mut self.keys.stream(head.index, Purpose::Text);
+        let human = head.human;
+        let total = usize::from(head.total);
         let ai_count = if human { (total * 2 / 5).max(1) } else { total };
         let mut messages = Vec::with_capacity(total);
         for k in 0..ai_count {
             let (content, sender_type) = if human && k + 1 == ai_count {
-                ("好的，正在为您转接人工客服。".to_owned(), "客服")
+                ("好的，正在为您转接人工客服。", "客服")
             } else if human && k + 2 == ai_count {
-                ("转人工".to_owned(), "用户")
+                ("转人工", "用户")
             } else if k % 2 == 0 {
-                (pick(rng, ZH_INBOX_VISITOR).to_string(), "用户")
+                (line(rng, ZH_INBOX_VISITOR), "用户")
             } else {
-                (pick(rng, ZH_INBOX_AI).to_string(), "客服")
+                (line(rng, ZH_INBOX_AI), "客服")
             };
             messages.push(JjMessage {
-                content,
+                content: content.to_owned(),
                 message_type: "AI对话",
                 sender_type,
             });
@@ -1266,9 +1698,9 @@ fn jijyun(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> JijyunDa
                 } else {
                     "客服回复"
                 };
-                (format!("{prefix}: {}", pick(rng, ZH_AGENT_REPLIES)), "客服")
+                (format!("{prefix}: {}", line(rng, ZH_AGENT_REPLIES)), "客服")
             } else {
-                (format!("访客发送: {}", pick(rng, ZH_INBOX_VISITOR)), "用户")
+                (format!("访客发送: {}", line(rng, ZH_INBOX_VISITOR)), "用户")
             };
             messages.push(JjMessage {
                 content,
@@ -1276,30 +1708,63 @@ fn jijyun(config: &SandboxConfig, window: &Window, rng: &mut StdRng) -> JijyunDa
                 sender_type,
             });
         }
+        JjChat {
+            chat_id: &head.chat_id,
+            messages,
+        }
+    }
+}
+
+fn jijyun(config: &SandboxConfig, window: &Window, n: u32) -> JijyunData {
+    let keys = Keys::new(config.seed, 0x6a69_6a79);
+    let vendor = &mut keys.stream(0, Purpose::Vendor);
+    let customer_count = vendor.random_range(8..=12);
+    let mut customers: Vec<String> = (0..customer_count).map(|_| hex_id(vendor, 16)).collect();
+    customers[0] = SHARED_CUSTOMER_ID.to_string();
+    let mut chats = Vec::with_capacity(n as usize);
+    let mut previous: Option<DateTime<Utc>> = None;
+    for index in 0..n {
+        let rng = &mut keys.stream(index, Purpose::Head);
+        let created_at = match previous {
+            Some(t) if index % 40 == 5 => t,
+            _ => window.instant(rng, TimeDelta::zero()),
+        };
+        previous = Some(created_at);
+        let customer = if (index as usize) < customers.len() {
+            index as u8
+        } else {
+            small_index(rng, customers.len())
+        };
+        let human = rng.random_bool(0.35);
+        let total = message_count(rng, index).max(if human { 5 } else { 1 }) as u16;
         let chat_id = format!(
             "{}-{}",
             uuid_from(rng),
             rng.random_range(100_000..1_000_000)
         );
-        chats.push(JjChat {
+        chats.push(JjHead {
+            index,
             chat_id,
-            messages,
-            customer_id,
+            customer,
             created_at,
             source: line(rng, &JJ_SOURCES),
             robot: line(rng, &JJ_ROBOTS),
-            seat: human.then(|| *pick(rng, &JJ_SEATS)),
+            seat: human.then(|| line(rng, &JJ_SEATS)),
+            human,
+            total,
         });
     }
-    chats.sort_by_key(|c| c.created_at);
-    let mut by_customer: HashMap<String, Vec<usize>> = HashMap::new();
-    for (index, chat) in chats.iter().enumerate().rev() {
-        by_customer
-            .entry(chat.customer_id.clone())
-            .or_default()
-            .push(index);
+    chats.sort_by_key(|c| (c.created_at, c.index));
+    let mut by_customer: HashMap<String, Vec<u32>> = HashMap::new();
+    for (at, chat) in chats.iter().enumerate().rev() {
+        let customer = customers
+            .get(usize::from(chat.customer))
+            .cloned()
+            .unwrap_or_default();
+        by_customer.entry(customer).or_default().push(at as u32);
     }
     JijyunData {
+        keys,
         chats,
         customers,
         by_customer,
@@ -1327,19 +1792,19 @@ impl Window {
 
     /// A whole second in `[start, anchor - margin)`, so records that last up to `margin` still
     /// end before the anchor.
-    fn instant(&self, rng: &mut StdRng, margin: TimeDelta) -> DateTime<Utc> {
+    fn instant(&self, rng: &mut Stream, margin: TimeDelta) -> DateTime<Utc> {
         let usable_s = ((self.span_ms - margin.num_milliseconds()) / 1000).max(1);
         self.start + TimeDelta::seconds(rng.random_range(0..usable_s))
     }
 
     /// Milliseconds since the epoch in `[start, anchor)`.
-    fn instant_ms(&self, rng: &mut StdRng) -> i64 {
+    fn instant_ms(&self, rng: &mut Stream) -> i64 {
         self.start.timestamp_millis() + rng.random_range(0..self.span_ms.max(1))
     }
 }
 
 /// Messages of conversation `index`: mostly short, some long, every 25th over 100.
-fn message_count(rng: &mut StdRng, index: usize) -> usize {
+fn message_count(rng: &mut Stream, index: u32) -> usize {
     if index % 25 == 3 {
         return rng.random_range(101..=150);
     }
@@ -1350,16 +1815,21 @@ fn message_count(rng: &mut StdRng, index: usize) -> usize {
     }
 }
 
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+/// A position in a constant table of at most 256 entries.
+fn small_index(rng: &mut Stream, len: usize) -> u8 {
+    rng.random_range(0..len.clamp(1, 256)) as u8
+}
+
+fn pick<'a, T>(rng: &mut Stream, items: &'a [T]) -> &'a T {
     // Every pool is a non-empty constant or a non-empty generated list.
     items.choose(rng).unwrap_or(&items[0])
 }
 
-fn line(rng: &mut StdRng, items: &[&'static str]) -> &'static str {
+fn line(rng: &mut Stream, items: &[&'static str]) -> &'static str {
     pick::<&'static str>(rng, items)
 }
 
-fn weighted(rng: &mut StdRng, items: &[(&'static str, u32)]) -> &'static str {
+fn weighted(rng: &mut Stream, items: &[(&'static str, u32)]) -> &'static str {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
     let mut roll = rng.random_range(0..total.max(1));
     for (item, weight) in items {
@@ -1371,24 +1841,20 @@ fn weighted(rng: &mut StdRng, items: &[(&'static str, u32)]) -> &'static str {
     items[0].0
 }
 
-fn hex_id(rng: &mut StdRng, bytes: usize) -> String {
+fn hex_id(rng: &mut Stream, bytes: usize) -> String {
     let raw: Vec<u8> = (0..bytes).map(|_| rng.random()).collect();
     hex::encode(raw)
 }
 
-fn base62_id(rng: &mut StdRng, len: usize) -> String {
+fn base62_id(rng: &mut Stream, len: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     (0..len)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect()
 }
 
-fn uuid_from(rng: &mut StdRng) -> uuid::Uuid {
+fn uuid_from(rng: &mut Stream) -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rng.random()).into_uuid()
-}
-
-fn naive(tz: Tz, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&tz).format(format).to_string()
 }
 
 fn round2(value: f64) -> f64 {

@@ -11,8 +11,9 @@
 //!   `conversation_type` outside the documented values (upper case, `ALL` = every type): 40000.
 //! - the list filters `start_time <= recent_chat_time <= end_time` (both ends inclusive, as the
 //!   documented example `end_time=…999` suggests), sorts by `recent_chat_time` descending with
-//!   ties by `conversation_id`, and `total` is the number of matching conversations over all
-//!   pages. A page past the end is an empty `list`.
+//!   ties by `conversation_id` (or, with `ListOrder::Arbitrary`, shuffles the matching
+//!   conversations stably before paging), and `total` is the number of matching conversations
+//!   over all pages. A page past the end is an empty `list`.
 //! - `/v2/messages` requires `conversation_id`, `page` and `page_size` (1–100, else 40000),
 //!   ignores `user_id`, and lists messages oldest first. A page that starts past the last
 //!   message is 40005; an unknown conversation is 40356. The first message's
@@ -30,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::data::{GbConversation, GbMessage};
+use super::data::{GbConversation, GbHead, GbMessage};
 use super::{Generic, Shared, SimVendor, bearer, endpoint, query_pairs, unknown_path};
 
 const VENDOR: SimVendor = SimVendor::Gptbots;
@@ -148,7 +149,7 @@ fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
 
 #[derive(Serialize)]
 struct ListPage<'a> {
-    list: Vec<&'a GbConversation>,
+    list: Vec<GbConversation<'a>>,
     total: usize,
 }
 
@@ -171,16 +172,23 @@ async fn list(
     let (start, page_size) = paging(&query)?;
     let user_id = query.get("user_id").filter(|u| !u.is_empty());
 
-    let all = &shared.data.gptbots.conversations;
+    let data = &shared.data.gptbots;
+    let all = &data.conversations;
     let from = all.partition_point(|c| c.recent_chat_time > end_time);
     let to = all.partition_point(|c| c.recent_chat_time >= start_time);
-    let matching: Vec<&GbConversation> = all[from..to.max(from)]
+    let mut matching: Vec<&GbHead> = all[from..to.max(from)]
         .iter()
         .filter(|c| conversation_type == "ALL" || c.conversation_type == conversation_type)
-        .filter(|c| user_id.is_none_or(|u| c.user_id == *u))
+        .filter(|c| user_id.is_none_or(|u| c.user_id() == u))
         .collect();
+    shared.arrange(&mut matching, data.keys, |c| c.index);
     let total = matching.len();
-    let page = matching.into_iter().skip(start).take(page_size).collect();
+    let page = matching
+        .into_iter()
+        .skip(start)
+        .take(page_size)
+        .map(|c| data.item(c))
+        .collect();
     Ok(axum::Json(ListPage { list: page, total }).into_response())
 }
 
@@ -201,18 +209,17 @@ async fn messages(
     let (start, page_size) = paging(&query)?;
     let data = &shared.data.gptbots;
     let conversation = data
-        .by_id
-        .get(conversation_id)
-        .map(|&index| &data.conversations[index])
+        .find(conversation_id)
         .ok_or_else(|| ApiError::new(40_356, "Conversation does not exist"))?;
-    let total = conversation.messages.len();
+    let messages = data.messages(conversation);
+    let total = messages.len();
     if start >= total {
         return Err(ApiError::new(40_005, "Page exceeds the available data"));
     }
     let stop = start.saturating_add(page_size).min(total);
     Ok(axum::Json(MessagesPage {
         total,
-        conversation_content: &conversation.messages[start..stop],
+        conversation_content: &messages[start..stop],
     })
     .into_response())
 }
@@ -227,7 +234,7 @@ mod tests {
     use serde_json::Value;
 
     use super::super::testing::{Answer, anchor, get, sandbox, send};
-    use super::super::{Sandbox, SimVendor};
+    use super::super::{ListOrder, Sandbox, SimVendor};
 
     async fn call(sandbox: &Sandbox, uri: &str) -> Answer {
         let key = &sandbox.credentials().gptbots_api_key;
@@ -318,6 +325,42 @@ mod tests {
             .collect();
         assert!(times.windows(2).all(|w| w[0] >= w[1]));
         assert!(times.windows(2).any(|w| w[0] == w[1]), "some ties exist");
+    }
+
+    fn ids(items: &[Value]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i["conversation_id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn arbitrary_order_pages_hold_every_conversation_once_in_a_stable_shuffle() {
+        let sandbox = sandbox();
+        let documented = ids(&walk(&sandbox, "conversation_type=ALL", 9).await);
+        let documented_api = ids(&walk(&sandbox, "conversation_type=API", 9).await);
+        sandbox.set_list_order(ListOrder::Arbitrary);
+        let arbitrary = ids(&walk(&sandbox, "conversation_type=ALL", 9).await);
+
+        let unique: HashSet<&String> = arbitrary.iter().collect();
+        assert_eq!(unique.len(), arbitrary.len(), "no item twice");
+        assert_eq!(unique, documented.iter().collect::<HashSet<_>>());
+        let first: HashSet<&String> = arbitrary[..9].iter().collect();
+        let newest: HashSet<&String> = documented[..9].iter().collect();
+        let oldest: HashSet<&String> = documented[documented.len() - 9..].iter().collect();
+        assert_ne!(first, newest);
+        assert_ne!(first, oldest);
+        assert_eq!(
+            ids(&walk(&sandbox, "conversation_type=ALL", 9).await),
+            arbitrary
+        );
+
+        let api = ids(&walk(&sandbox, "conversation_type=API", 9).await);
+        assert_ne!(api, documented_api);
+        assert_eq!(
+            api.iter().collect::<HashSet<_>>(),
+            documented_api.iter().collect::<HashSet<_>>()
+        );
     }
 
     #[tokio::test]

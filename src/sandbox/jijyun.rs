@@ -15,8 +15,9 @@
 //! - `chat_source` (`企业微信`, `微信公众号`, `抖音`, `网页`, `小红书`), `chat_robot`
 //!   (`robot-1001`, `robot-1002`) and `seat_member` (`seat-2001`…`seat-2004`; only chats a human
 //!   seat took over have one) keep chats whose value is in the list; an empty list keeps all.
-//! - an unknown `customer_id` is a success with empty `Data`. Chats are newest first; messages
-//!   are in conversation order (the AI part, then the human part).
+//! - an unknown `customer_id` is a success with empty `Data`. Chats are newest first (with
+//!   `ListOrder::Arbitrary`, in a stable shuffle); messages are in conversation order (the AI
+//!   part, then the human part).
 //! - `GET /v1/openapi/check?apiKey=…` validates a key outside the envelope: `{"success": true}`,
 //!   or HTTP 401 with `{"success": false}`.
 //! - faults: HTTP 500 with `Code` 5000; throttle: HTTP 429 with the text body
@@ -35,7 +36,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::data::JjChat;
+use super::data::JjHead;
 use super::{Generic, Shared, SimVendor, endpoint, is_json, query_pairs, unknown_path};
 
 const VENDOR: SimVendor = SimVendor::Jijyun;
@@ -218,18 +219,20 @@ async fn chat_record(
 
     let data = &shared.data.jijyun;
     let empty = Vec::new();
-    let chats: Vec<&JjChat> = data
+    let mut chats: Vec<&JjHead> = data
         .by_customer
         .get(&customer_id)
         .unwrap_or(&empty)
         .iter()
-        .map(|&index| &data.chats[index])
+        .filter_map(|&at| data.chats.get(at as usize))
         .filter(|c| from.is_none_or(|from| c.created_at >= from))
         .filter(|c| to.is_none_or(|to| c.created_at <= to))
         .filter(|c| sources.is_empty() || sources.iter().any(|s| s == c.source))
         .filter(|c| robots.is_empty() || robots.iter().any(|r| r == c.robot))
         .filter(|c| seats.is_empty() || c.seat.is_some_and(|seat| seats.iter().any(|s| s == seat)))
         .collect();
+    shared.arrange(&mut chats, data.keys, |c| c.index);
+    let chats: Vec<_> = chats.into_iter().map(|c| data.item(c)).collect();
     answer(&shared, StatusCode::OK, 2000, "成功", Some(chats))
 }
 
@@ -244,7 +247,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::super::testing::{Answer, anchor, get, json_body, post, sandbox, send, shanghai};
-    use super::super::{Faults, Sandbox, SimVendor, Throttle};
+    use super::super::{Faults, ListOrder, Sandbox, SimVendor, Throttle};
 
     async fn record(sandbox: &Sandbox, body: &Value) -> Answer {
         let key = &sandbox.credentials().jijyun_api_key;
@@ -324,6 +327,31 @@ mod tests {
             .map(|r| r.native_id)
             .collect();
         assert_eq!(seen, expected);
+    }
+
+    #[tokio::test]
+    async fn arbitrary_order_shuffles_the_chats_of_a_customer_the_same_way_every_time() {
+        let sandbox = sandbox();
+        let customer = sandbox.jijyun_customers()[0].clone();
+        let body = json!({"customer_id": customer});
+        let in_order = |answer: &Value| -> Vec<String> {
+            answer["Data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["chat_id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let documented = record(&sandbox, &body).await.json();
+        sandbox.set_list_order(ListOrder::Arbitrary);
+        let arbitrary = record(&sandbox, &body).await.json();
+        let again = record(&sandbox, &body).await.json();
+
+        assert!(in_order(&documented).len() > 3);
+        assert_ne!(in_order(&arbitrary), in_order(&documented));
+        assert_eq!(chat_ids(&arbitrary), chat_ids(&documented));
+        assert_eq!(in_order(&again), in_order(&arbitrary));
+        assert_eq!(again["Data"], arbitrary["Data"]);
     }
 
     #[tokio::test]

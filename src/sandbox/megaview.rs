@@ -16,7 +16,8 @@
 //!   share a conversation. Defaults: 00:00 of the anchor's day in the configured zone, and
 //!   `begin_time` + 24 h.
 //! - unknown `open_user_id`: 400 / 400164; unknown `deal_id`: 400 / 401201.
-//! - order: `begin_time` ascending, ties by `id` ascending. On the last page `has_more` is false
+//! - order: `begin_time` ascending, ties by `id` ascending (or, with `ListOrder::Arbitrary`, a
+//!   stable shuffle of the matching items before paging). On the last page `has_more` is false
 //!   and `page_token` is `""`. `total_count` counts the whole filtered window.
 //! - unknown or non-numeric conversation id: 400 / 401200; unknown origin id: 400 / 401215.
 //!   A transcript still in progress: 500 / 501200 (a few percent of the conversations, always the
@@ -43,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use super::data::MvConversation;
+use super::data::{MvConversation, MvHead};
 use super::{
     Generic, Shared, SimVendor, bearer, endpoint, is_json, lock, query_pairs, unknown_path,
 };
@@ -282,11 +283,11 @@ struct ListRequest {
 }
 
 #[derive(Serialize)]
-struct ListData<'a> {
+struct ListData {
     has_more: bool,
     page_token: String,
     total_count: usize,
-    conversations: Vec<&'a MvConversation>,
+    conversations: Vec<MvConversation>,
 }
 
 async fn list(
@@ -352,11 +353,12 @@ async fn list(
     let all = &data.conversations;
     let from = all.partition_point(|c| c.begin_at < begin);
     let to = all.partition_point(|c| c.begin_at < end);
-    let matching: Vec<&MvConversation> = all[from..to]
+    let mut matching: Vec<&MvHead> = all[from..to]
         .iter()
-        .filter(|c| user.as_deref().is_none_or(|u| c.open_user_id == u))
-        .filter(|c| request.deal_id.is_none_or(|d| c.deal == d))
+        .filter(|c| user.as_deref().is_none_or(|u| c.open_user_id() == u))
+        .filter(|c| request.deal_id.is_none_or(|d| c.deal_id() == d))
         .collect();
+    shared.arrange(&mut matching, data.keys, |c| c.index);
     let total_count = matching.len();
     let start = offset.min(total_count);
     let stop = (start + page_size as usize).min(total_count);
@@ -369,7 +371,7 @@ async fn list(
             String::new()
         },
         total_count,
-        conversations: matching[start..stop].to_vec(),
+        conversations: matching[start..stop].iter().map(|c| data.item(c)).collect(),
     }))
 }
 
@@ -424,26 +426,20 @@ fn decode_page_token(shared: &Shared, token: &str, fingerprint: [u8; 8]) -> Opti
     usize::try_from(u64::from_be_bytes(offset)).ok()
 }
 
-fn by_id<'a>(shared: &'a Shared, raw: &str) -> Result<&'a MvConversation, ApiError> {
-    let data = &shared.data.megaview;
+fn by_id<'a>(shared: &'a Shared, raw: &str) -> Result<&'a MvHead, ApiError> {
     raw.parse::<i64>()
         .ok()
-        .and_then(|id| data.by_id.get(&id))
-        .map(|&index| &data.conversations[index])
+        .and_then(|id| shared.data.megaview.find(id))
         .ok_or_else(|| ApiError::bad_request(401_200, "conversation does not exist"))
 }
 
-fn by_origin<'a>(shared: &'a Shared, raw: &str) -> Result<&'a MvConversation, ApiError> {
-    let data = &shared.data.megaview;
-    data.by_origin
-        .get(raw)
-        .map(|&index| &data.conversations[index])
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                401_215,
-                "origin conversation id can not be mapped to a conversation",
-            )
-        })
+fn by_origin<'a>(shared: &'a Shared, raw: &str) -> Result<&'a MvHead, ApiError> {
+    shared.data.megaview.find_origin(raw).ok_or_else(|| {
+        ApiError::bad_request(
+            401_215,
+            "origin conversation id can not be mapped to a conversation",
+        )
+    })
 }
 
 async fn conversation(
@@ -452,7 +448,7 @@ async fn conversation(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&shared, &headers)?;
-    Ok(success(by_id(&shared, &id)?))
+    Ok(success(shared.data.megaview.item(by_id(&shared, &id)?)))
 }
 
 async fn origin_conversation(
@@ -461,7 +457,7 @@ async fn origin_conversation(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&shared, &headers)?;
-    Ok(success(by_origin(&shared, &id)?))
+    Ok(success(shared.data.megaview.item(by_origin(&shared, &id)?)))
 }
 
 #[derive(Serialize)]
@@ -494,7 +490,7 @@ async fn origin_asr_data(
 fn asr_answer(
     shared: &Shared,
     headers: &HeaderMap,
-    conversation: &MvConversation,
+    conversation: &MvHead,
 ) -> Result<Response, ApiError> {
     if !conversation.asr_ready {
         return Err(ApiError::new(
@@ -512,7 +508,7 @@ fn asr_answer(
     let id = conversation.id;
     let signature = file_signature(shared, id, expires);
     Ok(success(AsrData {
-        conversation_type: conversation.kind,
+        conversation_type: conversation.kind(),
         asr_file_url: format!(
             "http://{host}/megaview/files/asr/{id}.json?OSSAccessKeyId={OSS_ACCESS_KEY_ID}&Expires={expires}&Signature={signature}"
         ),
@@ -590,8 +586,8 @@ async fn asr_file(
         );
     }
     let data = &shared.data.megaview;
-    match data.by_id.get(&id) {
-        Some(&index) => axum::Json(&data.conversations[index].sentences).into_response(),
+    match data.find(id) {
+        Some(head) => axum::Json(data.sentences(head)).into_response(),
         None => oss_error(
             StatusCode::NOT_FOUND,
             "NoSuchKey",
@@ -614,7 +610,7 @@ mod tests {
     use super::super::testing::{
         Answer, anchor, config, get, json_body, post, sandbox, send, shanghai,
     };
-    use super::super::{Sandbox, SandboxConfig, SimVendor};
+    use super::super::{ListOrder, Sandbox, SandboxConfig, SimVendor};
 
     const TOKEN: &str = "/megaview/openapi/auth/v1/app_access_token/internal";
     const LIST: &str = "/megaview/openapi/conversation/v1/conversations/list";
@@ -814,6 +810,62 @@ mod tests {
             .map(|r| r.native_id)
             .collect();
         assert_eq!(ids.into_iter().collect::<HashSet<_>>(), expected);
+    }
+
+    /// The ids of every page of one query, and the `total_count` each page reported.
+    async fn pages(sandbox: &Sandbox, token: &str, body: &Value) -> (Vec<Vec<i64>>, Vec<u64>) {
+        let mut pages = Vec::new();
+        let mut totals = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let mut body = body.clone();
+            if !page_token.is_empty() {
+                body["page_token"] = json!(page_token);
+            }
+            let answer = list(sandbox, token, &body).await.json();
+            assert_eq!(answer["code"], 0, "{answer}");
+            let data = &answer["data"];
+            let items = data["conversations"].as_array().unwrap();
+            pages.push(items.iter().map(|i| i["id"].as_i64().unwrap()).collect());
+            totals.push(data["total_count"].as_u64().unwrap());
+            page_token = data["page_token"].as_str().unwrap().to_owned();
+            if !data["has_more"].as_bool().unwrap() {
+                break;
+            }
+        }
+        (pages, totals)
+    }
+
+    #[tokio::test]
+    async fn arbitrary_order_pages_hold_the_matching_set_once_in_a_stable_shuffle() {
+        let sandbox = sandbox();
+        let token = token(&sandbox).await;
+        let body = json!({
+            "begin_time": shanghai(anchor() - TimeDelta::days(7)),
+            "end_time": shanghai(anchor()),
+            "page_size": 5,
+        });
+        let (documented, documented_totals) = pages(&sandbox, &token, &body).await;
+        sandbox.set_list_order(ListOrder::Arbitrary);
+        let (arbitrary, totals) = pages(&sandbox, &token, &body).await;
+
+        assert!(arbitrary.len() >= 3, "several pages: {arbitrary:?}");
+        assert_eq!(totals, documented_totals);
+        let ids: Vec<i64> = arbitrary.iter().flatten().copied().collect();
+        let unique: HashSet<i64> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "no item twice");
+        let expected: Vec<i64> = documented.iter().flatten().copied().collect();
+        assert_eq!(unique, expected.iter().copied().collect::<HashSet<_>>());
+        assert_eq!(ids.len() as u64, totals[0]);
+        let first: HashSet<i64> = arbitrary[0].iter().copied().collect();
+        let oldest: HashSet<i64> = expected[..5].iter().copied().collect();
+        let newest: HashSet<i64> = expected[expected.len() - 5..].iter().copied().collect();
+        assert_ne!(first, oldest);
+        assert_ne!(first, newest);
+        assert_eq!(pages(&sandbox, &token, &body).await.0, arbitrary);
+
+        sandbox.set_list_order(ListOrder::Documented);
+        assert_eq!(pages(&sandbox, &token, &body).await.0, documented);
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@
 //! vendor prefix are recorded as endpoint `"not_found"` and answered with that vendor's 404.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -90,6 +90,8 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// `expire` of Megaview app tokens. Default 7200 s.
     pub megaview_token_ttl: Duration,
+    /// Order of the items inside list answers. Default [`ListOrder::Documented`].
+    pub list_order: ListOrder,
 }
 
 impl Default for SandboxConfig {
@@ -106,8 +108,28 @@ impl Default for SandboxConfig {
             credentials: SandboxCredentials::default(),
             faults: Faults::default(),
             megaview_token_ttl: Duration::from_secs(7200),
+            list_order: ListOrder::default(),
         }
     }
+}
+
+/// The most conversations per vendor the simulators are built and measured for.
+pub const MAX_CONVERSATIONS_PER_VENDOR: usize = 100_000;
+
+/// Order of the items inside a conversation or session list answer.
+///
+/// No vendor document promises an order inside a list, so a client must not rely on one;
+/// `Arbitrary` lets tests prove that it does not. Its key is a hash of the seed, the vendor and
+/// the conversation, applied to the matching items before paging: pages of one query stay
+/// disjoint and together hold exactly the matching set, the same query gets the same order every
+/// time, but a page holds items from anywhere in the window. Totals do not change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListOrder {
+    /// By time, as each simulator's module documentation describes.
+    #[default]
+    Documented,
+    /// By a stable pseudo-random key per conversation, before paging.
+    Arbitrary,
 }
 
 /// Credentials the simulators accept. The default values are fixed demo strings.
@@ -228,9 +250,11 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Generates the dataset once and sets every vendor's faults to `config.faults`.
+    /// Generates the conversation headers (messages come on request) and sets every vendor's
+    /// faults to `config.faults`. Sized for up to [`MAX_CONVERSATIONS_PER_VENDOR`].
     pub fn new(config: SandboxConfig) -> Self {
         let data = data::Dataset::generate(&config);
+        let arbitrary_order = AtomicBool::new(config.list_order == ListOrder::Arbitrary);
         let secret: [u8; 32] = Sha256::digest(format!("sandbox-secret:{}", config.seed)).into();
         let faults = SimVendor::ALL.map(|vendor| {
             Mutex::new(FaultState::new(
@@ -248,6 +272,7 @@ impl Sandbox {
                 megaview_tokens: Mutex::new(HashMap::new()),
                 megaview_tokens_issued: AtomicU64::new(0),
                 jijyun_requests: AtomicU64::new(0),
+                arbitrary_order,
                 secret,
             }),
         }
@@ -268,6 +293,19 @@ impl Sandbox {
         lock(&self.shared.faults[vendor.index()]).replace(faults);
     }
 
+    /// Switches the order inside every list answer; the next request sees it. Page tokens and
+    /// page numbers of a walk begun in the other order do not carry over.
+    pub fn set_list_order(&self, order: ListOrder) {
+        self.shared
+            .arbitrary_order
+            .store(order == ListOrder::Arbitrary, Ordering::Relaxed);
+    }
+
+    /// The order list answers use now.
+    pub fn list_order(&self) -> ListOrder {
+        self.shared.list_order()
+    }
+
     /// Every request received since the last reset, in arrival order.
     pub fn calls(&self) -> Vec<RecordedCall> {
         lock(&self.shared.calls)
@@ -286,7 +324,8 @@ impl Sandbox {
         &self.shared.config.credentials
     }
 
-    /// The configuration this sandbox was built from.
+    /// The configuration this sandbox was built from (`list_order` as at start; see
+    /// [`Sandbox::list_order`]).
     pub fn config(&self) -> &SandboxConfig {
         &self.shared.config
     }
@@ -319,11 +358,31 @@ struct Shared {
     megaview_tokens: Mutex<HashMap<String, Option<Instant>>>,
     megaview_tokens_issued: AtomicU64,
     jijyun_requests: AtomicU64,
+    /// Whether lists are in [`ListOrder::Arbitrary`] order.
+    arbitrary_order: AtomicBool,
     /// Keys Megaview page tokens and ASR file signatures; derived from the seed.
     secret: [u8; 32],
 }
 
 impl Shared {
+    fn list_order(&self) -> ListOrder {
+        if self.arbitrary_order.load(Ordering::Relaxed) {
+            ListOrder::Arbitrary
+        } else {
+            ListOrder::Documented
+        }
+    }
+
+    /// Puts `items`, found in documented order, into the current list order.
+    fn arrange<T>(&self, items: &mut [&T], keys: data::Keys, index: impl Fn(&T) -> u32) {
+        if self.list_order() == ListOrder::Arbitrary {
+            items.sort_by_cached_key(|item| {
+                let index = index(item);
+                (keys.order(index), index)
+            });
+        }
+    }
+
     /// SHA-256 over the sandbox secret and `parts`, unambiguously separated.
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut hasher = Sha256::new();
@@ -708,7 +767,7 @@ mod tests {
     use serde_json::json;
 
     use super::testing::{config, get, json_body, post, sandbox, send, udesk_query};
-    use super::{Faults, Sandbox, SandboxConfig, SignAlgorithm, SimVendor, Throttle};
+    use super::{Faults, ListOrder, Sandbox, SandboxConfig, SignAlgorithm, SimVendor, Throttle};
 
     fn gptbots_list(sandbox: &Sandbox) -> axum::http::Request<Body> {
         let key = &sandbox.credentials().gptbots_api_key;
@@ -1026,6 +1085,64 @@ mod tests {
         }
         let customers = sandbox.jijyun_customers();
         assert!((8..=12).contains(&customers.len()));
+    }
+
+    /// The message answers of the first `n` conversations of GPTBots and Udesk, asked for in
+    /// the given order and returned in record order.
+    async fn messages_of(sandbox: &Sandbox, n: usize, reverse: bool) -> Vec<Vec<u8>> {
+        let key = &sandbox.credentials().gptbots_api_key;
+        let timestamp = chrono::Utc::now().timestamp();
+        let mut uris = Vec::new();
+        for record in sandbox.records(SimVendor::Gptbots).into_iter().take(n) {
+            uris.push(format!(
+                "/gptbots/v2/messages?conversation_id={}&page=1&page_size=100",
+                record.native_id
+            ));
+        }
+        for record in sandbox.records(SimVendor::Udesk).into_iter().take(n) {
+            uris.push(format!(
+                "/udesk/api/v1/sessions/{}/logs?pageNum=1&pageSize=99&{}",
+                record.native_id,
+                udesk_query(sandbox, timestamp, SignAlgorithm::Sha1)
+            ));
+        }
+        let mut order: Vec<usize> = (0..uris.len()).collect();
+        if reverse {
+            order.reverse();
+        }
+        let mut bodies = vec![Vec::new(); uris.len()];
+        for at in order {
+            let request = get(&uris[at])
+                .header("authorization", format!("Bearer {key}"))
+                .body(Body::empty())
+                .unwrap();
+            let answer = send(sandbox, request).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+            bodies[at] = answer.body;
+        }
+        bodies
+    }
+
+    #[tokio::test]
+    async fn messages_are_the_same_whatever_the_order_they_are_asked_for() {
+        let forward = messages_of(&sandbox(), 12, false).await;
+        let backward = messages_of(&sandbox(), 12, true).await;
+        assert_eq!(forward, backward);
+        let again = sandbox();
+        assert_eq!(messages_of(&again, 12, true).await, forward);
+        assert_eq!(messages_of(&again, 12, false).await, forward);
+    }
+
+    #[test]
+    fn the_list_order_comes_from_the_config_and_can_be_switched() {
+        assert_eq!(sandbox().list_order(), ListOrder::Documented);
+        let arbitrary = Sandbox::new(SandboxConfig {
+            list_order: ListOrder::Arbitrary,
+            ..config()
+        });
+        assert_eq!(arbitrary.list_order(), ListOrder::Arbitrary);
+        arbitrary.set_list_order(ListOrder::Documented);
+        assert_eq!(arbitrary.list_order(), ListOrder::Documented);
     }
 
     #[test]

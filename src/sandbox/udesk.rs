@@ -15,10 +15,14 @@
 //!   condition fields are ignored.
 //! - the window is inclusive, `startTime <= session start <= endTime` (the documented example
 //!   ends at `23:59:59`); order is by start time, `sortFlag` 0 descending (default) or 1
-//!   ascending, ties by `id` the same way. A page past the end has empty `data`.
-//! - `keywords` (case-insensitive substring; empty = no filter) by `keywordsSource`: 0 any message,
-//!   1 robot messages, 2 customer messages, 3 human-agent messages, 4 `customer.id` equals,
-//!   5 the customer's external id equals (`ext-{customer.id}` in this dataset).
+//!   ascending, ties by `id` the same way. With `ListOrder::Arbitrary` the matching sessions are
+//!   instead in a stable shuffle before paging, and `sortFlag` is checked but changes nothing.
+//!   A page past the end has empty `data`.
+//! - `keywords` (case-insensitive substring of one message; empty = no filter) by
+//!   `keywordsSource`: 0 any message, 1 robot messages, 2 customer messages, 3 human-agent
+//!   messages, 4 `customer.id` equals, 5 the customer's external id equals (`ext-{customer.id}`
+//!   in this dataset). A text search reads the logs of every session in the window, so it costs
+//!   more than the other filters on large datasets.
 //! - `conditionList`: the message counters (`customerMsgCount`, `robotMsgCount`, …) with
 //!   `greater_than`, `less_than`, `is` and `between` (`"a,b"`, inclusive), `isSwitchStaff` and
 //!   `surveyOption` (`"1,2"`) with `is`, `channelId` and `platform` (the documented integer codes)
@@ -43,7 +47,7 @@ use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::data::{UdLog, UdSession};
+use super::data::{UdHead, UdSession, UdeskData};
 use super::{
     Generic, Shared, SignAlgorithm, SimVendor, endpoint, is_json, query_pairs, unknown_path,
 };
@@ -199,7 +203,7 @@ struct SessionsPage<'a> {
     message: &'static str,
     visible: bool,
     paging: Paging,
-    data: Vec<&'a UdSession>,
+    data: Vec<UdSession<'a>>,
 }
 
 #[derive(Serialize)]
@@ -211,10 +215,10 @@ struct LogsPage<'a> {
     message: &'static str,
     visible: bool,
     paging: Paging,
-    data: &'a [UdLog],
+    data: &'a [super::data::UdLog],
 }
 
-type Filter = Box<dyn Fn(&UdSession) -> bool + Send + Sync>;
+type Filter = Box<dyn Fn(&UdeskData, &UdHead) -> bool + Send + Sync>;
 
 async fn sessions(
     State(shared): State<Arc<Shared>>,
@@ -256,36 +260,43 @@ async fn sessions(
     };
 
     let mut filters: Vec<Filter> = Vec::new();
-    if let Some(keywords) = request.keywords.filter(|k| !k.is_empty()) {
-        filters.push(keyword_filter(
+    let keyword = match request.keywords.filter(|k| !k.is_empty()) {
+        Some(keywords) => Some(keyword_filter(
             keywords,
             request.keywords_source.unwrap_or(0),
-        )?);
-    } else if !(0..=5).contains(&request.keywords_source.unwrap_or(0)) {
-        return Err(ApiError::bad_request("keywordsSource 取值错误"));
-    }
+        )?),
+        None if !(0..=5).contains(&request.keywords_source.unwrap_or(0)) => {
+            return Err(ApiError::bad_request("keywordsSource 取值错误"));
+        }
+        None => None,
+    };
     for condition in request.condition_list.unwrap_or_default() {
         if let Some(filter) = condition_filter(condition)? {
             filters.push(filter);
         }
     }
+    // Last, so a text search reads the logs only of sessions every other filter kept.
+    filters.extend(keyword);
 
-    let all = &shared.data.udesk.sessions;
+    let udesk = &shared.data.udesk;
+    let all = &udesk.sessions;
     let from = all.partition_point(|s| s.start_at < start);
     let to = all.partition_point(|s| s.start_at <= end);
-    let mut matching: Vec<&UdSession> = all[from..to.max(from)]
+    let mut matching: Vec<&UdHead> = all[from..to.max(from)]
         .iter()
-        .filter(|s| filters.iter().all(|f| f(s)))
+        .filter(|s| filters.iter().all(|f| f(udesk, s)))
         .collect();
     if !ascending {
         matching.reverse();
     }
+    shared.arrange(&mut matching, udesk.keys, |s| s.index);
     let total = matching.len();
     let skip = usize::try_from((page_num - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
     let data = matching
         .into_iter()
         .skip(skip)
         .take(page_size as usize)
+        .map(|s| udesk.item(s))
         .collect();
     Ok(axum::Json(SessionsPage {
         code: 200,
@@ -322,36 +333,40 @@ fn parse_time(shared: &Shared, raw: Option<&str>, name: &str) -> Result<DateTime
 
 fn keyword_filter(keywords: String, source: i64) -> Result<Filter, ApiError> {
     let needle = keywords.to_lowercase();
+    let speaks: fn(i32) -> bool = match source {
+        0 => |_| true,
+        1 => |user_type| user_type == 1,
+        2 => |user_type| user_type == 2,
+        _ => |user_type| user_type != 1 && user_type != 2,
+    };
     Ok(match source {
-        0..=3 => {
-            let slot = source as usize;
-            Box::new(move |s: &UdSession| s.texts[slot].contains(&needle))
-        }
-        4 => Box::new(move |s: &UdSession| {
-            s.customer
-                .as_ref()
+        0..=3 => Box::new(move |data: &UdeskData, s: &UdHead| {
+            data.logs(s)
+                .iter()
+                .any(|log| speaks(log.user_type) && log.content.to_lowercase().contains(&needle))
+        }),
+        4 => Box::new(move |data: &UdeskData, s: &UdHead| {
+            data.customer(s)
                 .is_some_and(|c| c.id.to_string() == keywords)
         }),
-        5 => Box::new(move |s: &UdSession| {
-            s.customer
-                .as_ref()
-                .is_some_and(|c| c.external_id == keywords)
+        5 => Box::new(move |data: &UdeskData, s: &UdHead| {
+            data.customer(s).is_some_and(|c| c.external_id == keywords)
         }),
         _ => return Err(ApiError::bad_request("keywordsSource 取值错误")),
     })
 }
 
-fn counter(field: &str) -> Option<fn(&UdSession) -> u32> {
+fn counter(field: &str) -> Option<fn(&UdHead) -> u32> {
     Some(match field {
-        "customerMsgCount" => |s: &UdSession| s.customer_msg_count,
-        "robotMsgCount" => |s: &UdSession| s.robot_msg_count,
-        "robotRepliedCount" => |s: &UdSession| s.robot_replied_count,
-        "unknownQuestionCount" => |s: &UdSession| s.unknown_question_count,
-        "usefulResponseCount" => |s: &UdSession| s.useful_response_count,
-        "uselessResponseCount" => |s: &UdSession| s.useless_response_count,
-        "directResponseCount" => |s: &UdSession| s.direct_response_count,
-        "suggestQuestionCount" => |s: &UdSession| s.suggest_question_count,
-        "unSuggestQuestionCount" => |s: &UdSession| s.un_suggest_question_count,
+        "customerMsgCount" => |s: &UdHead| s.counts.customer_msg_count,
+        "robotMsgCount" => |s: &UdHead| s.counts.robot_msg_count,
+        "robotRepliedCount" => |s: &UdHead| s.counts.robot_replied_count,
+        "unknownQuestionCount" => |s: &UdHead| s.counts.unknown_question_count,
+        "usefulResponseCount" => |s: &UdHead| s.counts.useful_response_count,
+        "uselessResponseCount" => |s: &UdHead| s.counts.useless_response_count,
+        "directResponseCount" => |s: &UdHead| s.counts.direct_response_count,
+        "suggestQuestionCount" => |s: &UdHead| s.counts.suggest_question_count,
+        "unSuggestQuestionCount" => |s: &UdHead| s.counts.un_suggest_question_count,
         _ => return None,
     })
 }
@@ -397,19 +412,19 @@ fn condition_filter(condition: Condition) -> Result<Option<Filter>, ApiError> {
         let filter: Filter = match (operator.as_str(), values.as_slice()) {
             ("greater_than", [n]) => {
                 let n = *n;
-                Box::new(move |s| i64::from(get(s)) > n)
+                Box::new(move |_, s| i64::from(get(s)) > n)
             }
             ("less_than", [n]) => {
                 let n = *n;
-                Box::new(move |s| i64::from(get(s)) < n)
+                Box::new(move |_, s| i64::from(get(s)) < n)
             }
             ("is", [n]) => {
                 let n = *n;
-                Box::new(move |s| i64::from(get(s)) == n)
+                Box::new(move |_, s| i64::from(get(s)) == n)
             }
             ("between", [low, high]) => {
                 let (low, high) = (*low, *high);
-                Box::new(move |s| (low..=high).contains(&i64::from(get(s))))
+                Box::new(move |_, s| (low..=high).contains(&i64::from(get(s))))
             }
             _ => return Err(invalid()),
         };
@@ -424,9 +439,9 @@ fn condition_filter(condition: Condition) -> Result<Option<Filter>, ApiError> {
     }
     let values = values.filter(|v| !v.is_empty()).ok_or_else(invalid)?;
     Ok(Some(match field.as_str() {
-        "isSwitchStaff" => Box::new(move |s| values.contains(&i64::from(s.is_switch_staff))),
-        "surveyOption" => Box::new(move |s| values.contains(&i64::from(s.survey_option))),
-        "channelId" => Box::new(move |s| values.contains(&s.channel_id)),
+        "isSwitchStaff" => Box::new(move |_, s| values.contains(&i64::from(s.is_switch_staff()))),
+        "surveyOption" => Box::new(move |_, s| values.contains(&i64::from(s.survey_option))),
+        "channelId" => Box::new(move |_, s| values.contains(&s.channel_id())),
         _ => {
             let names: Vec<&'static str> = values
                 .iter()
@@ -437,10 +452,9 @@ fn condition_filter(condition: Condition) -> Result<Option<Filter>, ApiError> {
                         .copied()
                 })
                 .collect();
-            Box::new(move |s| {
-                s.customer
-                    .as_ref()
-                    .is_some_and(|c| names.contains(&c.platform.as_str()))
+            Box::new(move |data, s| {
+                data.customer(s)
+                    .is_some_and(|c| names.contains(&c.platform))
             })
         }
     }))
@@ -469,11 +483,10 @@ async fn logs(
     };
     let data = &shared.data.udesk;
     let session = data
-        .by_id
-        .get(&id)
-        .map(|&index| &data.sessions[index])
+        .find(id)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, 1, "对话记录不存在"))?;
-    let total = session.logs.len();
+    let logs = data.logs(session);
+    let total = logs.len();
     let start = usize::try_from((page_num - 1).saturating_mul(page_size))
         .unwrap_or(usize::MAX)
         .min(total);
@@ -489,7 +502,7 @@ async fn logs(
             page_size,
             total,
         },
-        data: &session.logs[start..stop],
+        data: &logs[start..stop],
     })
     .into_response())
 }
@@ -507,7 +520,9 @@ mod tests {
     use super::super::testing::{
         Answer, anchor, config, get, json_body, post, sandbox, send, shanghai, udesk_query,
     };
-    use super::super::{Sandbox, SandboxConfig, SandboxCredentials, SignAlgorithm, SimVendor};
+    use super::super::{
+        ListOrder, Sandbox, SandboxConfig, SandboxCredentials, SignAlgorithm, SimVendor,
+    };
 
     fn signed_query(sandbox: &Sandbox, timestamp: i64) -> String {
         udesk_query(
@@ -643,6 +658,46 @@ mod tests {
             .map(|i| i["startTime"].as_str().unwrap())
             .collect();
         assert!(starts.windows(2).any(|w| w[0] == w[1]), "some ties exist");
+    }
+
+    #[tokio::test]
+    async fn arbitrary_order_pages_hold_every_session_once_in_a_stable_shuffle() {
+        let sandbox = sandbox();
+        let ids = |items: &[Value]| -> Vec<i64> {
+            items.iter().map(|i| i["id"].as_i64().unwrap()).collect()
+        };
+        let descending = ids(&walk(&sandbox, &json!({}), 13).await);
+        let switched =
+            json!({"conditionList": [{"field": "isSwitchStaff", "operator": "is", "value": "1"}]});
+        let documented_switched = ids(&walk(&sandbox, &switched, 5).await);
+        sandbox.set_list_order(ListOrder::Arbitrary);
+        let arbitrary = ids(&walk(&sandbox, &json!({}), 13).await);
+
+        let unique: HashSet<i64> = arbitrary.iter().copied().collect();
+        assert_eq!(unique.len(), arbitrary.len(), "no item twice");
+        assert_eq!(unique, descending.iter().copied().collect::<HashSet<_>>());
+        let first: HashSet<i64> = arbitrary[..13].iter().copied().collect();
+        let newest: HashSet<i64> = descending[..13].iter().copied().collect();
+        let oldest: HashSet<i64> = descending[descending.len() - 13..]
+            .iter()
+            .copied()
+            .collect();
+        assert_ne!(first, newest);
+        assert_ne!(first, oldest);
+        assert_eq!(ids(&walk(&sandbox, &json!({}), 13).await), arbitrary);
+        assert_eq!(
+            ids(&walk(&sandbox, &json!({"sortFlag": 1}), 13).await),
+            arbitrary,
+            "sortFlag does not change an arbitrary order"
+        );
+
+        let arbitrary_switched = ids(&walk(&sandbox, &switched, 5).await);
+        assert!(documented_switched.len() > 5);
+        assert_ne!(arbitrary_switched, documented_switched);
+        assert_eq!(
+            arbitrary_switched.iter().collect::<HashSet<_>>(),
+            documented_switched.iter().collect::<HashSet<_>>()
+        );
     }
 
     #[tokio::test]
