@@ -52,14 +52,21 @@ pub(super) enum Slice {
     Complete(Vec<Conversation>),
     /// It needs more vendor pages than a slice may take, so it is split instead: the
     /// vendor's `total` for it (if sent), and how many conversations were seen.
-    TooFull { total: Option<u64>, read: usize },
+    TooFull {
+        total: Option<u64>,
+        read: usize,
+        /// Sort times (ms) of what was read: where in the slice its items lie.
+        times: Vec<i64>,
+    },
 }
 
 impl Weight for Arc<Slice> {
     fn weight(&self) -> u32 {
         match &**self {
             Slice::Complete(items) => u32::try_from(items.len()).unwrap_or(u32::MAX).max(1),
-            Slice::TooFull { .. } => 1,
+            Slice::TooFull { times, .. } => {
+                u32::try_from(times.len() / 8).unwrap_or(u32::MAX).max(1)
+            }
         }
     }
 }
@@ -185,7 +192,7 @@ impl Aggregator {
                         }
                         frontier = span.since;
                     }
-                    Slice::TooFull { total, read } => {
+                    Slice::TooFull { total, read, times } => {
                         self.densities.insert(
                             density_key.clone(),
                             Density::after_too_full(
@@ -196,9 +203,9 @@ impl Aggregator {
                                 slicing.page_capacity,
                             ),
                         );
-                        plan.lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .forget(span);
+                        let mut plan = plan.lock().unwrap_or_else(PoisonError::into_inner);
+                        plan.forget(span);
+                        plan.learn_sample(span, total.unwrap_or(0), times);
                         // Older slices read alongside stay cached for the re-planned walk.
                         break;
                     }
@@ -290,6 +297,11 @@ impl Aggregator {
             return Ok(Slice::TooFull {
                 total,
                 read: items.len(),
+                times: items
+                    .iter()
+                    .filter_map(|item| item.sort_time())
+                    .map(|t| t.timestamp_millis())
+                    .collect(),
             });
         }
         let mut seen = HashSet::new();

@@ -131,12 +131,51 @@ impl Density {
     }
 }
 
+/// Where the conversations of a too-full span lie: the times of those read from it, each
+/// standing for an equal share of the vendor's total. Real sources are far from uniform
+/// (nights, weekends), and this finds the busy hours where one density would not.
+#[derive(Debug, Clone)]
+struct Sample {
+    span: Span,
+    /// Conversations each sampled time stands for.
+    per_point: f64,
+    /// Sampled times inside the span, newest first.
+    times: Vec<i64>,
+}
+
+impl Sample {
+    /// Where a slice ending at `frontier` should start to hold about `target`
+    /// conversations, or `None` when the sample cannot say.
+    fn since_for(&self, frontier: i64, target: f64) -> Option<i64> {
+        if !(self.span.since < frontier && frontier <= self.span.until) {
+            return None;
+        }
+        let below: Vec<i64> = self
+            .times
+            .iter()
+            .copied()
+            .filter(|t| *t < frontier)
+            .collect();
+        // Up to a sampled time, never between two: the conversations between sampled
+        // times may all sit at one end (a night, then a busy morning).
+        let points = (target / self.per_point).ceil().max(1.0) as usize;
+        // Too few sampled times left to say: the density decides (and the sample never
+        // proposes its whole span again).
+        below
+            .get(points - 1)
+            .copied()
+            .filter(|since| *since > self.span.since)
+    }
+}
+
 /// The slices a walk over one window has settled on: disjoint spans, kept so every page
 /// of the walk reads the same (cached) slices.
 #[derive(Debug, Default)]
 pub(super) struct Plan {
     /// `since -> until` of every planned slice.
     slices: BTreeMap<i64, i64>,
+    /// Where the conversations of the last too-full span lie.
+    sample: Option<Sample>,
 }
 
 impl Plan {
@@ -152,6 +191,31 @@ impl Plan {
             .range(..frontier)
             .next_back()
             .map(|(_, &until)| until)
+    }
+
+    /// Keeps where the conversations read from a too-full `span` lie, if they look like a
+    /// sample of all of it: a vendor that answers in time order hands back one end of the
+    /// span, which says nothing about the rest (the density serves then).
+    pub(super) fn learn_sample(&mut self, span: Span, total: u64, times: &[i64]) {
+        // An older sample proposed this span: never let it propose it again.
+        self.sample = None;
+        let mut times: Vec<i64> = times
+            .iter()
+            .copied()
+            .filter(|t| span.since <= *t && *t < span.until)
+            .collect();
+        let (Some(&newest), Some(&oldest)) = (times.iter().max(), times.iter().min()) else {
+            return;
+        };
+        if total <= times.len() as u64 || (newest - oldest) * 2 < span.width() {
+            return;
+        }
+        times.sort_unstable_by(|a, b| b.cmp(a));
+        self.sample = Some(Sample {
+            span,
+            per_point: total as f64 / (times.len() + 1) as f64,
+            times,
+        });
     }
 
     /// Drops a slice that proved too full to read whole.
@@ -221,6 +285,13 @@ impl Plan {
         let mut until = frontier;
         let mut expected = 0.0;
         while until > floor && spans.len() < MAX_PARALLEL_SLICES {
+            let sampled = self
+                .sample
+                .as_ref()
+                .and_then(|sample| sample.since_for(until, target));
+            let width = sampled.map_or(width, |since| {
+                (until - since).clamp(MIN_WIDTH_MS, max_width)
+            });
             let since = ceil_to_second(until.saturating_sub(width)).max(floor);
             let since = if since >= until { floor } else { since };
             // A short rest of the window joins this slice rather than costing a slice of
@@ -239,7 +310,11 @@ impl Plan {
                 max_pages: if tail { tail_pages } else { pages } + 1,
                 probe: false,
             });
-            expected += span.width() as f64 * density.per_ms;
+            expected += if sampled.is_some() && !tail {
+                target
+            } else {
+                span.width() as f64 * density.per_ms
+            };
             if expected >= wanted as f64 {
                 break;
             }

@@ -266,6 +266,35 @@ async fn a_dense_window_costs_a_probe_and_a_slice_for_its_first_page_and_about_i
 }
 
 #[tokio::test]
+async fn busy_hours_after_a_quiet_night_still_give_the_first_page_for_a_probe_and_a_slice() {
+    // 9,990 conversations over 30 days, all in the first half of each day: the window
+    // ends after half a day with none, as a sales team's night.
+    let day = 86_400;
+    let times: Vec<Option<i64>> = (0..9_990i64)
+        .map(|i| Some((i / 333) * day + (i % 333) * 129 + (i * 7_919) % 100))
+        .collect();
+    let mut vendor = FakeVendor::new("sales", &times);
+    vendor.page = 100;
+    vendor.slicing = Some(Slicing {
+        max_window: None,
+        page_capacity: 100,
+    });
+    let vendor = Arc::new(vendor);
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
+    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+    let ctx = CallContext::with_budget(Duration::from_secs(30));
+
+    let page = aggregator
+        .list_conversations(&ctx, &sources, &window(0, 30 * day), None, 20)
+        .await;
+
+    assert_eq!(page.items.len(), 20);
+    assert_eq!(page.items[0].id.to_string(), "sales:9989");
+    let calls = vendor.calls.load(Ordering::SeqCst);
+    assert!(calls <= 3, "{calls} calls for the first page");
+}
+
+#[tokio::test]
 async fn a_later_walk_over_the_same_source_skips_the_probe() {
     let vendor = Arc::new(dense_vendor(5_000, Totals::Exact));
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
