@@ -530,6 +530,7 @@ vendor = "megaview"
 base_url = "http://{sim}/megaview"
 app_key = "{}"
 app_secret = "{}"
+transcript_hosts = ["{sim}"]
 {limit}
 
 [[sources]]

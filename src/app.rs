@@ -26,7 +26,7 @@ use crate::config::{Config, SourceConfig};
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
 use crate::guard::{self, Guard};
-use crate::vendors::{self, CallContext, VendorRegistry};
+use crate::vendors::{self, BodyBudget, CallContext, VendorRegistry};
 use crate::{api, metrics};
 
 /// Header carrying the request id, in and out.
@@ -70,6 +70,8 @@ pub struct SharedState {
     pub auth: Authenticator,
     /// Inbound size, concurrency and per-consumer limits.
     pub guard: Guard,
+    /// The bytes of vendor answers held now, shared by every source.
+    pub vendor_bytes: BodyBudget,
     /// False until serving and again once shutdown begins.
     pub ready: AtomicBool,
 }
@@ -89,9 +91,11 @@ impl SharedState {
 
 /// Builds the state and router for `config`.
 pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
-    let http = vendors::http_client()?;
+    let limits = vendors::BodyLimits::from_config(&config.server);
+    let vendor_bytes = limits.budget.clone();
+    let transport = vendors::Transport::new(limits)?;
     let quotas = crate::ratelimit::QuotaStore::from_config(&config.rate_limit)?;
-    let registry = VendorRegistry::from_config(&config.sources, &quotas, &http);
+    let registry = VendorRegistry::from_config(&config.sources, &quotas, &transport);
     let cursor = match &config.cursor.secret {
         Some(secret) => CursorKey::new(secret.expose_secret().as_bytes()),
         None => {
@@ -117,6 +121,7 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         max_range_days: config.server.max_range_days,
         auth,
         guard: Guard::new(&config.server),
+        vendor_bytes,
         ready: AtomicBool::new(false),
     });
     Ok((router(state.clone()), state))

@@ -37,6 +37,12 @@ pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Default number of requests served at once before new ones are shed.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Default largest vendor API answer read (one JSON page).
+pub const DEFAULT_MAX_VENDOR_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Default largest file a vendor points to that is downloaded (a Megaview transcript).
+pub const DEFAULT_MAX_TRANSCRIPT_BYTES: usize = 32 * 1024 * 1024;
+/// Default bytes of vendor answers and files held at once, across every source.
+pub const DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
 /// Prefix of an API key given as its SHA-256 digest.
 pub const SHA256_KEY_PREFIX: &str = "sha256:";
 
@@ -120,6 +126,15 @@ pub struct ServerConfig {
     /// `consumer_rate_limit`: `{ per_second, burst }` each consumer (API key, or client IP
     /// when auth is off) may send; more is a 429 with `Retry-After`. Default: no limit.
     pub consumer_rate_limit: Option<RateLimit>,
+    /// `max_vendor_body_bytes`: largest answer of a vendor's API read; a larger one fails
+    /// its source. Default 8 MiB.
+    pub max_vendor_body_bytes: usize,
+    /// `max_transcript_bytes`: largest file a vendor points to that is downloaded (Megaview
+    /// transcripts). Default 32 MiB.
+    pub max_transcript_bytes: usize,
+    /// `max_vendor_bytes_in_flight`: bytes of vendor answers and files held at once across
+    /// every source and request; a call waits for room within its budget. Default 64 MiB.
+    pub max_vendor_bytes_in_flight: usize,
 }
 
 impl Default for ServerConfig {
@@ -132,6 +147,9 @@ impl Default for ServerConfig {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             consumer_rate_limit: None,
+            max_vendor_body_bytes: DEFAULT_MAX_VENDOR_BODY_BYTES,
+            max_transcript_bytes: DEFAULT_MAX_TRANSCRIPT_BYTES,
+            max_vendor_bytes_in_flight: DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT,
         }
     }
 }
@@ -257,13 +275,89 @@ pub enum VendorSettings {
     Jijyun(JijyunSettings),
 }
 
-/// Megaview app credentials.
+/// Megaview app credentials, and where its transcripts may come from.
 #[derive(Debug, Clone)]
 pub struct MegaviewSettings {
     /// `app_key` of the self-built app.
     pub app_key: SecretString,
     /// `app_secret` of the self-built app.
     pub app_secret: SecretString,
+    /// `transcript_hosts`: hosts (`host` or `host:port`) transcripts may be downloaded from
+    /// even when they resolve to a private, loopback or link-local address (private object
+    /// storage). Other hosts must resolve to public addresses only. Default: none.
+    pub transcript_hosts: Vec<FileHost>,
+}
+
+/// One `transcript_hosts` entry: a host, and the port unless the scheme's default is meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHost {
+    host: url::Host<String>,
+    port: Option<u16>,
+}
+
+impl FileHost {
+    /// Reads `host` or `host:port` (IPv6 addresses in brackets: `[fd00::1]:9000`). The host
+    /// is normalized the way a URL's is, so `0x7f.0.0.1` and `127.1` both mean `127.0.0.1`
+    /// and names are lower-cased.
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        const SHAPE: &str = "must be `host` or `host:port`, without scheme, path or user";
+        let forbidden = |c: char| c.is_whitespace() || c.is_control() || "/?#@\\*".contains(c);
+        if entry.is_empty() || entry.contains(forbidden) {
+            return Err(SHAPE.to_owned());
+        }
+        let (host, port) = match entry.strip_prefix('[') {
+            Some(rest) => {
+                let (address, after) = rest.split_once(']').ok_or(SHAPE)?;
+                let port = match after {
+                    "" => None,
+                    _ => Some(after.strip_prefix(':').ok_or(SHAPE)?),
+                };
+                (&entry[..address.len() + 2], port)
+            }
+            None => match entry.split_once(':') {
+                Some((_, rest)) if rest.contains(':') => {
+                    return Err(
+                        "an IPv6 address must be written in brackets, e.g. `[fd00::1]:9000`"
+                            .to_owned(),
+                    );
+                }
+                Some((host, port)) => (host, Some(port)),
+                None => (entry, None),
+            },
+        };
+        let port = port
+            .map(|port| {
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|port| *port != 0)
+                    .ok_or_else(|| {
+                        format!("`{}` is not a port (1 to 65535)", port.escape_default())
+                    })
+            })
+            .transpose()?;
+        let host = url::Host::parse(host).map_err(|_| SHAPE.to_owned())?;
+        Ok(Self { host, port })
+    }
+
+    /// Whether `url` names this host and port. An entry without a port matches only the
+    /// URL scheme's default port (80 for http, 443 for https).
+    pub fn matches(&self, url: &Url) -> bool {
+        let same_host = url.host().is_some_and(|host| host.to_owned() == self.host);
+        let same_port = match self.port {
+            None => url.port().is_none(),
+            Some(port) => url.port_or_known_default() == Some(port),
+        };
+        same_host && same_port
+    }
+}
+
+impl std::fmt::Display for FileHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => write!(f, "{}", self.host),
+        }
+    }
 }
 
 /// GPTBots agent API key.
@@ -348,6 +442,9 @@ struct RawServer {
     max_header_bytes: Option<usize>,
     max_concurrent_requests: Option<usize>,
     consumer_rate_limit: Option<RawRateLimit>,
+    max_vendor_body_bytes: Option<u64>,
+    max_transcript_bytes: Option<u64>,
+    max_vendor_bytes_in_flight: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -405,6 +502,7 @@ struct RawSource {
     api_token: Option<String>,
     robot_id: Option<i64>,
     sign_algorithm: Option<String>,
+    transcript_hosts: Option<Vec<String>>,
 }
 
 impl Config {
@@ -479,9 +577,27 @@ impl Config {
                     limit.per_second, limit.burst
                 )),
         ));
+        out.push_str(&format!(
+            "max_vendor_body_bytes = {}, max_transcript_bytes = {}, max_vendor_bytes_in_flight = {}\n",
+            self.server.max_vendor_body_bytes,
+            self.server.max_transcript_bytes,
+            self.server.max_vendor_bytes_in_flight,
+        ));
         for source in &self.sources {
+            let transcript_hosts = match &source.vendor {
+                VendorSettings::Megaview(settings) => format!(
+                    " transcript_hosts=[{}]",
+                    settings
+                        .transcript_hosts
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                "source {} vendor={} base_url={} timeout_ms={} timezone={} rate={}/s burst={} credentials=[redacted]\n",
+                "source {} vendor={} base_url={} timeout_ms={} timezone={} rate={}/s burst={}{transcript_hosts} credentials=[redacted]\n",
                 source.name,
                 source.vendor_kind(),
                 redact_url(&source.base_url),
@@ -672,6 +788,38 @@ impl RawConfig {
             DEFAULT_MAX_CONCURRENT_REQUESTS,
             1..=100_000,
         )?;
+        let max_vendor_bytes_in_flight = bytes(
+            self.server.max_vendor_bytes_in_flight,
+            "server.max_vendor_bytes_in_flight",
+            DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT,
+            MIN_BYTES_LIMIT..=MAX_BYTES_IN_FLIGHT,
+        )?;
+        let max_vendor_body_bytes = bytes(
+            self.server.max_vendor_body_bytes,
+            "server.max_vendor_body_bytes",
+            DEFAULT_MAX_VENDOR_BODY_BYTES,
+            MIN_BYTES_LIMIT..=MAX_BODY_LIMIT,
+        )?;
+        let max_transcript_bytes = bytes(
+            self.server.max_transcript_bytes,
+            "server.max_transcript_bytes",
+            DEFAULT_MAX_TRANSCRIPT_BYTES,
+            MIN_BYTES_LIMIT..=MAX_BODY_LIMIT,
+        )?;
+        for (key, limit) in [
+            ("server.max_vendor_body_bytes", max_vendor_body_bytes),
+            ("server.max_transcript_bytes", max_transcript_bytes),
+        ] {
+            if limit > max_vendor_bytes_in_flight {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "is larger than server.max_vendor_bytes_in_flight \
+                         ({max_vendor_bytes_in_flight}), so such an answer could never be read"
+                    ),
+                ));
+            }
+        }
         let consumer_rate_limit = self
             .server
             .consumer_rate_limit
@@ -739,6 +887,9 @@ impl RawConfig {
                 max_header_bytes,
                 max_concurrent_requests,
                 consumer_rate_limit,
+                max_vendor_body_bytes,
+                max_transcript_bytes,
+                max_vendor_bytes_in_flight,
             },
             auth: AuthConfig {
                 api_keys,
@@ -814,12 +965,21 @@ impl RawSource {
                 not_for(self.api_token.is_some(), "api_token");
                 not_for(self.robot_id.is_some(), "robot_id");
                 not_for(self.sign_algorithm.is_some(), "sign_algorithm");
+                let mut transcript_hosts = Vec::new();
+                for (position, entry) in self.transcript_hosts.into_iter().flatten().enumerate() {
+                    let host = FileHost::parse(&entry).map_err(|message| {
+                        invalid(key(&format!("transcript_hosts[{position}]")), message)
+                    })?;
+                    transcript_hosts.push(host);
+                }
                 VendorSettings::Megaview(MegaviewSettings {
                     app_key: non_empty_secret(self.app_key, key("app_key"), vendor_str)?,
                     app_secret: non_empty_secret(self.app_secret, key("app_secret"), vendor_str)?,
+                    transcript_hosts,
                 })
             }
             VendorKind::Gptbots => {
+                not_for(self.transcript_hosts.is_some(), "transcript_hosts");
                 not_for(self.app_key.is_some(), "app_key");
                 not_for(self.app_secret.is_some(), "app_secret");
                 not_for(self.email.is_some(), "email");
@@ -843,6 +1003,7 @@ impl RawSource {
                 })
             }
             VendorKind::Udesk => {
+                not_for(self.transcript_hosts.is_some(), "transcript_hosts");
                 not_for(self.app_key.is_some(), "app_key");
                 not_for(self.app_secret.is_some(), "app_secret");
                 not_for(self.api_key.is_some(), "api_key");
@@ -866,6 +1027,7 @@ impl RawSource {
                 })
             }
             VendorKind::Jijyun => {
+                not_for(self.transcript_hosts.is_some(), "transcript_hosts");
                 not_for(self.app_key.is_some(), "app_key");
                 not_for(self.app_secret.is_some(), "app_secret");
                 not_for(self.conversation_type.is_some(), "conversation_type");
@@ -892,6 +1054,35 @@ impl RawSource {
             rate_limit,
             vendor: settings,
         })
+    }
+}
+
+/// Smallest byte limit accepted for a vendor answer or for the bytes in flight.
+const MIN_BYTES_LIMIT: u64 = 1024;
+/// Largest per-answer limit: one answer's bytes are reserved in one step of at most this.
+const MAX_BODY_LIMIT: u64 = 1024 * 1024 * 1024;
+/// Largest `server.max_vendor_bytes_in_flight`.
+const MAX_BYTES_IN_FLIGHT: u64 = 16 * 1024 * 1024 * 1024;
+
+/// A byte count within `range`, `default` when absent; otherwise an error naming `key`.
+fn bytes(
+    value: Option<u64>,
+    key: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(value) if range.contains(&value) => usize::try_from(value)
+            .map_err(|_| invalid(key, "is larger than this machine can address")),
+        Some(_) => Err(invalid(
+            key,
+            format!(
+                "must be between {} and {} bytes",
+                range.start(),
+                range.end()
+            ),
+        )),
     }
 }
 
@@ -1145,6 +1336,116 @@ api_key = "${JIJYUN_API_KEY}"
         .unwrap();
         assert_eq!(config.sources[0].rate_limit.per_second.get(), 3);
         assert_eq!(config.sources[0].rate_limit.burst.get(), 7);
+    }
+
+    const MEGAVIEW: &str = "[[sources]]\nname = \"sales\"\nvendor = \"megaview\"\nbase_url = \"https://open.megaview.com\"\napp_key = \"k\"\napp_secret = \"s\"\n";
+
+    #[test]
+    fn transcript_hosts_are_read_normalized_and_shown() {
+        let config = Config::parse(
+            &format!(
+                "{MEGAVIEW}transcript_hosts = [\"MinIO.Internal:9000\", \"0x7f.0.0.1:9100\", \"[FD00::1]:9000\", \"files.internal\"]\n"
+            ),
+            env,
+        )
+        .unwrap();
+        let VendorSettings::Megaview(settings) = &config.sources[0].vendor else {
+            panic!("not megaview");
+        };
+        let shown: Vec<_> = settings
+            .transcript_hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "minio.internal:9000",
+                "127.0.0.1:9100",
+                "[fd00::1]:9000",
+                "files.internal"
+            ]
+        );
+        let summary = config.redacted_summary();
+        assert!(
+            summary.contains("transcript_hosts=[minio.internal:9000, 127.0.0.1:9100, [fd00::1]:9000, files.internal]"),
+            "{summary}"
+        );
+        let none = Config::parse(MEGAVIEW, env).unwrap();
+        let VendorSettings::Megaview(settings) = &none.sources[0].vendor else {
+            panic!("not megaview");
+        };
+        assert!(settings.transcript_hosts.is_empty());
+    }
+
+    #[test]
+    fn a_transcript_host_that_is_not_host_or_host_port_is_refused_naming_its_key() {
+        for bad in [
+            "",
+            "http://minio.internal",
+            "minio.internal/bucket",
+            "user@minio.internal",
+            "minio.internal:0",
+            "minio.internal:65536",
+            "minio.internal:port",
+            "*.internal",
+            "::1",
+            "[::1",
+            " minio.internal",
+            "999.1.1.1",
+        ] {
+            let err = error_of(&format!(
+                "{MEGAVIEW}transcript_hosts = [\"ok.internal\", {bad:?}]\n"
+            ));
+            assert!(
+                err.contains("sources[0].transcript_hosts[1]"),
+                "{bad:?}: {err}"
+            );
+        }
+        let jijyun = "[[sources]]\nname = \"a\"\nvendor = \"jijyun\"\nbase_url = \"http://x\"\napi_key = \"k\"\ntranscript_hosts = [\"x\"]\n";
+        assert!(error_of(jijyun).contains("sources[0].transcript_hosts"));
+    }
+
+    #[test]
+    fn vendor_body_limits_have_defaults_are_checked_and_shown() {
+        let defaults = Config::parse("", env).unwrap().server;
+        assert_eq!(defaults.max_vendor_body_bytes, 8 * 1024 * 1024);
+        assert_eq!(defaults.max_transcript_bytes, 32 * 1024 * 1024);
+        assert_eq!(defaults.max_vendor_bytes_in_flight, 64 * 1024 * 1024);
+
+        let config = Config::parse(
+            "[server]\nmax_vendor_body_bytes = 1048576\nmax_transcript_bytes = 4194304\nmax_vendor_bytes_in_flight = 8388608\n",
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.server.max_vendor_body_bytes, 1_048_576);
+        assert_eq!(config.server.max_transcript_bytes, 4_194_304);
+        assert_eq!(config.server.max_vendor_bytes_in_flight, 8_388_608);
+        let summary = config.redacted_summary();
+        assert!(
+            summary.contains("max_vendor_body_bytes = 1048576, max_transcript_bytes = 4194304, max_vendor_bytes_in_flight = 8388608"),
+            "{summary}"
+        );
+
+        for (text, key) in [
+            ("max_vendor_body_bytes = 0", "server.max_vendor_body_bytes"),
+            (
+                "max_transcript_bytes = 2147483648",
+                "server.max_transcript_bytes",
+            ),
+            (
+                "max_vendor_bytes_in_flight = 10",
+                "server.max_vendor_bytes_in_flight",
+            ),
+            ("max_vendor_body_bytes = -1", "server.max_vendor_body_bytes"),
+        ] {
+            let err = error_of(&format!("[server]\n{text}\n"));
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        // One answer larger than all answers together could never be read.
+        let err = error_of("[server]\nmax_vendor_bytes_in_flight = 16777216\n");
+        assert!(err.contains("server.max_transcript_bytes"), "{err}");
+        assert!(err.contains("max_vendor_bytes_in_flight"), "{err}");
     }
 
     #[test]

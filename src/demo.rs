@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::app;
 use crate::config::{
-    self, AuthConfig, CacheConfig, Config, CursorConfig, GptbotsSettings, JijyunSettings,
+    self, AuthConfig, CacheConfig, Config, CursorConfig, FileHost, GptbotsSettings, JijyunSettings,
     MegaviewSettings, RateLimitStoreConfig, ServerConfig, SignAlgorithm, SourceConfig,
     UdeskSettings, VendorSettings,
 };
@@ -64,6 +64,11 @@ pub fn config(
                 VendorSettings::Megaview(MegaviewSettings {
                     app_key: secret(&credentials.megaview_app_key),
                     app_secret: secret(&credentials.megaview_app_secret),
+                    // The simulated object store is the simulators' own loopback address,
+                    // which only a listed host may be.
+                    transcript_hosts: vec![
+                        FileHost::parse(&simulators.to_string()).map_err(anyhow::Error::msg)?,
+                    ],
                 }),
             )?,
             source(

@@ -143,7 +143,9 @@ impl ApiError {
                 VendorError::RateLimited { .. } | VendorError::QuotaExhausted { .. } => {
                     StatusCode::TOO_MANY_REQUESTS
                 }
-                VendorError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                VendorError::NotReady { .. } | VendorError::VendorBytesExhausted => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 _ => StatusCode::BAD_GATEWAY,
             },
             Self::AllSourcesFailed { status, .. } => *status,

@@ -33,6 +33,8 @@ pub const LIMITER_REJECTIONS: &str = "gateway_limiter_rejections_total";
 pub const CACHE_LOOKUPS: &str = "gateway_cache_lookups_total";
 /// Circuit breaker state by `source` and `state`: 1 for the current state, 0 for the others.
 pub const BREAKER_STATE: &str = "gateway_breaker_state";
+/// Bytes of vendor answers held now (see `server.max_vendor_bytes_in_flight`).
+pub const VENDOR_BYTES_IN_FLIGHT: &str = "gateway_vendor_bytes_in_flight";
 /// Always 1; `version` names the running build.
 pub const BUILD_INFO: &str = "gateway_build_info";
 
@@ -191,6 +193,11 @@ pub fn limiter_rejected(source: &str) {
 pub fn cache_lookup(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     metrics::counter!(CACHE_LOOKUPS, "cache" => cache, "result" => result).increment(1);
+}
+
+/// The bytes of vendor answers held now, across every source.
+pub fn vendor_bytes_in_flight(bytes: usize) {
+    metrics::gauge!(VENDOR_BYTES_IN_FLIGHT).set(bytes as f64);
 }
 
 /// `source`'s circuit breaker is now in `state`, one of [`BREAKER_STATES`].

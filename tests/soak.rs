@@ -351,6 +351,7 @@ vendor = "megaview"
 base_url = "http://{sim}/megaview"
 app_key = "{}"
 app_secret = "{}"
+transcript_hosts = ["{sim}"]
 {common}
 
 [[sources]]

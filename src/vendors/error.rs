@@ -63,6 +63,20 @@ pub enum VendorError {
         /// Why; logged, never sent to clients. Never contains a URL.
         String,
     ),
+    /// The vendor's answer is larger than the gateway reads (`server.max_vendor_body_bytes`).
+    #[error("the vendor's answer is larger than the {limit} bytes the gateway reads")]
+    TooLarge {
+        /// The limit it exceeded.
+        limit: usize,
+    },
+    /// The gateway already holds `server.max_vendor_bytes_in_flight` bytes of vendor
+    /// answers, and no room freed up within the request's budget.
+    #[error("the gateway is holding as many vendor answers as it may at once; retry shortly")]
+    VendorBytesExhausted,
+    /// A file the vendor pointed to (a transcript) was refused or could not be downloaded.
+    /// One error for every cause, so it tells nothing about what is at the vendor's URL.
+    #[error("the file the vendor pointed to could not be downloaded")]
+    FileUnavailable,
 }
 
 impl VendorError {
@@ -80,6 +94,9 @@ impl VendorError {
             Self::Status(_) => "UPSTREAM_ERROR",
             Self::Decode(_) => "UPSTREAM_BAD_RESPONSE",
             Self::Transport(_) => "UPSTREAM_UNREACHABLE",
+            Self::TooLarge { .. } => "UPSTREAM_RESPONSE_TOO_LARGE",
+            Self::VendorBytesExhausted => "VENDOR_BYTES_EXHAUSTED",
+            Self::FileUnavailable => "UPSTREAM_FILE_UNAVAILABLE",
         }
     }
 
@@ -88,6 +105,7 @@ impl VendorError {
         match self {
             Self::RateLimited { retry_after } | Self::NotReady { retry_after, .. } => *retry_after,
             Self::QuotaExhausted { retry_after } => Some(*retry_after),
+            Self::VendorBytesExhausted => Some(Duration::from_secs(1)),
             _ => None,
         }
     }

@@ -28,11 +28,11 @@ fn answer(data: &[u8]) -> (u8, UpstreamResponse) {
         let value = RETRY_AFTERS[usize::from(shape >> 4) % RETRY_AFTERS.len()];
         headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
     }
-    let response = UpstreamResponse {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+    let response = UpstreamResponse::new(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         headers,
-        body: Bytes::copy_from_slice(data.get(2..).unwrap_or_default()),
-    };
+        Bytes::copy_from_slice(data.get(2..).unwrap_or_default()),
+    );
     (endpoint, response)
 }
 

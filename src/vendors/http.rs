@@ -1,6 +1,7 @@
 //! The one way adapters talk HTTP: the source's circuit breaker, a permit from its quota
 //! (after any vendor cool-down), the request's remaining budget as the time limit, retries
-//! within a retry budget, a capped body, and errors that never carry a URL.
+//! within a retry budget, a capped body held in the shared in-flight budget, and errors
+//! that never carry a URL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +15,16 @@ use tracing::Instrument;
 use url::Url;
 
 use super::VendorError;
+use super::budget::{self, BodyError, BodyLimits, Reservation};
+use super::download::{self, Downloader, Reach};
 use super::resilience::{Breaker, ResiliencePolicy, Retries};
+use crate::config::FileHost;
 use crate::domain::SourceName;
 use crate::metrics;
 use crate::ratelimit::{Denied, SourceLimiter};
 
 /// Header carrying the inbound request id to vendors.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-/// Largest vendor response body the gateway reads.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The inbound request an upstream call serves: its deadline and its id.
 #[derive(Debug, Clone)]
@@ -48,8 +50,9 @@ impl CallContext {
     }
 }
 
-/// A vendor's answer, read in full.
-#[derive(Debug, Clone)]
+/// A vendor's answer, read in full. Its body's bytes count against the in-flight budget
+/// until it is dropped.
+#[derive(Debug)]
 pub struct UpstreamResponse {
     /// HTTP status.
     pub status: StatusCode,
@@ -57,9 +60,25 @@ pub struct UpstreamResponse {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
+    reservation: Option<Reservation>,
 }
 
 impl UpstreamResponse {
+    /// An answer made by hand (fuzzing, tests), holding nothing of the in-flight budget.
+    pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            reservation: None,
+        }
+    }
+
+    /// Bytes of the in-flight budget this answer holds.
+    pub fn reserved_bytes(&self) -> usize {
+        self.reservation.as_ref().map_or(0, Reservation::bytes)
+    }
+
     /// Parses the body as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, VendorError> {
         serde_json::from_slice(&self.body).map_err(|err| VendorError::Decode(err.to_string()))
@@ -127,11 +146,31 @@ enum Verdict {
     Failed,
 }
 
+/// What every source shares to reach vendors: the API client, the download clients and
+/// the body limits with their in-flight budget. Cheap to clone.
+#[derive(Clone)]
+pub struct Transport {
+    api: reqwest::Client,
+    downloads: Downloader,
+    limits: BodyLimits,
+}
+
+impl Transport {
+    /// Builds the shared clients; `limits` bound every answer read through them.
+    pub fn new(limits: BodyLimits) -> reqwest::Result<Self> {
+        Ok(Self {
+            api: super::http_client()?,
+            downloads: Downloader::new()?,
+            limits,
+        })
+    }
+}
+
 /// How one source reaches its vendor. Cheap to clone.
 #[derive(Clone)]
 pub struct Upstream {
     source: SourceName,
-    http: reqwest::Client,
+    transport: Transport,
     limiter: Arc<SourceLimiter>,
     resilience: Arc<Resilience>,
     throttle_signal: ThrottleSignal,
@@ -143,13 +182,13 @@ impl Upstream {
     /// with the default [`ResiliencePolicy`] and HTTP 429 as the throttle signal.
     pub fn new(
         source: SourceName,
-        http: reqwest::Client,
+        transport: &Transport,
         limiter: Arc<SourceLimiter>,
         timeout: Duration,
     ) -> Self {
         Self {
             source,
-            http,
+            transport: transport.clone(),
             limiter,
             resilience: Arc::new(Resilience::new(&ResiliencePolicy::default())),
             throttle_signal: http_429,
@@ -171,7 +210,7 @@ impl Upstream {
 
     /// The shared HTTP client, to build requests with.
     pub fn http(&self) -> &reqwest::Client {
-        &self.http
+        &self.transport.api
     }
 
     /// The source this upstream belongs to.
@@ -239,7 +278,8 @@ impl Upstream {
             metrics::limiter_permit(self.source.as_str(), waiting.elapsed());
             // A body that cannot be copied (none of ours) is sent once.
             let spare = request.try_clone();
-            let outcome = self.execute(ctx, endpoint, request).await;
+            let max_body = self.transport.limits.max_answer;
+            let outcome = self.execute(ctx, endpoint, request, max_body, None).await;
             let verdict = self.judge(&outcome);
             let at_least = match verdict {
                 Verdict::Answered => {
@@ -294,6 +334,8 @@ impl Upstream {
                 delay_ms = delay.as_millis() as u64,
                 "Retrying a vendor call."
             );
+            // The failed answer gives its bytes back to the in-flight budget before the wait.
+            drop(outcome);
             tokio::time::sleep(delay).await;
             request = spare;
             attempt += 1;
@@ -314,46 +356,109 @@ impl Upstream {
         }
     }
 
-    /// Downloads a file a vendor pointed us to (e.g. a transcript on object storage). Only
-    /// `http`/`https` URLs are followed, no credentials are sent, and no permit is taken:
-    /// the file host is not the vendor's API (so neither its breaker nor its retries apply).
+    /// Downloads a file a vendor pointed us to (e.g. a transcript on object storage) and
+    /// answers only with a 2xx. Only `http`/`https` URLs without credentials are fetched,
+    /// only from public addresses unless the host and port are in `listed` (see
+    /// [`download::check`]), without redirects, proxies or credentials, and within
+    /// `server.max_transcript_bytes`. No permit is taken: the file host is not the vendor's
+    /// API (so neither its breaker nor its retries apply).
+    ///
+    /// Every refusal and failure is the same [`VendorError::FileUnavailable`], so an answer
+    /// tells nothing about what is at the URL (an open or closed port, a status, an
+    /// address); the reason is logged for the operator, without the URL.
     pub async fn download(
         &self,
         ctx: &CallContext,
         endpoint: &'static str,
         url: Url,
+        listed: &[FileHost],
     ) -> Result<UpstreamResponse, VendorError> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(VendorError::Decode(format!(
-                "refused to follow a `{}` URL from the vendor",
-                url.scheme()
-            )));
+        let reach = match download::check(&url, listed) {
+            Ok(reach) => reach,
+            Err(refusal) => return Err(self.file_unavailable(endpoint, refusal.reason(), "")),
+        };
+        let request = self.transport.downloads.client(reach).get(url);
+        let max_body = self.transport.limits.max_file;
+        match self
+            .execute(ctx, endpoint, request, max_body, Some(reach))
+            .await
+        {
+            Ok(response) if response.status.is_success() => Ok(response),
+            Ok(response) => Err(self.file_unavailable(
+                endpoint,
+                "the file host answered with a status other than 2xx",
+                response.status.as_str(),
+            )),
+            Err(VendorError::TooLarge { .. }) => Err(self.file_unavailable(
+                endpoint,
+                "the file is larger than server.max_transcript_bytes",
+                "",
+            )),
+            Err(err) => {
+                let detail = err.detail().unwrap_or("");
+                Err(self.file_unavailable(endpoint, &err.to_string(), detail))
+            }
         }
-        self.execute(ctx, endpoint, self.http.get(url)).await
     }
 
+    fn file_unavailable(&self, endpoint: &'static str, reason: &str, detail: &str) -> VendorError {
+        tracing::warn!(
+            source = %self.source,
+            endpoint,
+            reason,
+            detail,
+            "A file the vendor pointed to was not downloaded."
+        );
+        VendorError::FileUnavailable
+    }
+
+    /// Sends `request` and reads its answer, whose body may be `max_body` bytes at most.
+    /// With `reach`, the peer must be an address it permits (the resolver already saw to
+    /// it; this checks the connection itself).
     async fn execute(
         &self,
         ctx: &CallContext,
         endpoint: &'static str,
         request: reqwest::RequestBuilder,
+        max_body: usize,
+        reach: Option<Reach>,
     ) -> Result<UpstreamResponse, VendorError> {
         let limit = self.timeout.min(ctx.remaining());
         if limit.is_zero() {
             return Err(VendorError::Timeout);
         }
         let started = Instant::now();
+        // Waiting for room in the in-flight budget ends with the call's own time.
+        let until = started + limit;
         // A child of the inbound request's span; no URL: query strings may carry keys.
         let span = tracing::info_span!("upstream", source = %self.source, endpoint);
         let outcome = tokio::time::timeout(limit, async {
             let mut response = request.timeout(limit).send().await?;
+            if let Some(reach) = reach {
+                if !response
+                    .remote_addr()
+                    .is_some_and(|peer| reach.permits(peer.ip()))
+                {
+                    return Err(VendorError::Transport(
+                        "connected to an address this download may not reach".to_owned(),
+                    ));
+                }
+            }
             let status = response.status();
             let headers = std::mem::take(response.headers_mut());
-            let body = read_capped(response).await?;
+            let budget = &self.transport.limits.budget;
+            let (body, reservation) = budget::read_body(&mut response, max_body, budget, until)
+                .await
+                .map_err(|err| match err {
+                    BodyError::TooLarge => VendorError::TooLarge { limit: max_body },
+                    BodyError::Exhausted => VendorError::VendorBytesExhausted,
+                    BodyError::Read(err) => VendorError::from(err),
+                })?;
             Ok::<_, VendorError>(UpstreamResponse {
                 status,
                 headers,
                 body,
+                reservation: Some(reservation),
             })
         })
         .instrument(span.clone())
@@ -400,23 +505,238 @@ fn outcome_label(outcome: &Result<UpstreamResponse, VendorError>) -> &'static st
         Err(VendorError::Timeout) => "timeout",
         Err(VendorError::Transport(_)) => "transport_error",
         Err(VendorError::Decode(_)) => "bad_response",
+        Err(VendorError::TooLarge { .. }) => "too_large",
+        Err(VendorError::VendorBytesExhausted) => "bytes_exhausted",
         Err(_) => "error",
     }
 }
 
-async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, VendorError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-    {
-        return Err(VendorError::Decode("response body too large".to_owned()));
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::ratelimit::{RateLimit, SourceLimiter};
+    use crate::vendors::BodyBudget;
+
+    const KIB: usize = 1024;
+
+    fn upstream_with(limits: BodyLimits) -> Upstream {
+        let unlimited = std::num::NonZeroU32::new(10_000).unwrap();
+        Upstream::new(
+            "unit".parse().unwrap(),
+            &Transport::new(limits).unwrap(),
+            Arc::new(SourceLimiter::new(RateLimit {
+                per_second: unlimited,
+                burst: unlimited,
+            })),
+            Duration::from_secs(5),
+        )
+        .with_policy(&ResiliencePolicy::single_attempt())
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(VendorError::Decode("response body too large".to_owned()));
+
+    fn limits(max_answer: usize, in_flight: usize) -> BodyLimits {
+        BodyLimits {
+            max_answer,
+            max_file: max_answer,
+            budget: BodyBudget::new(in_flight),
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(body))
+
+    async fn get(upstream: &Upstream, url: &str) -> Result<UpstreamResponse, VendorError> {
+        let ctx = CallContext::with_budget(Duration::from_secs(5));
+        upstream.send(&ctx, "unit", upstream.http().get(url)).await
+    }
+
+    /// A server that answers every request with `size` bytes sent chunked, without
+    /// `Content-Length`, in 4 KiB chunks. Counts the answers it began.
+    async fn chunked_server(size: usize) -> (String, Arc<AtomicUsize>) {
+        let (_, open) = tokio::sync::watch::channel(true);
+        chunked_server_gated(size, open).await
+    }
+
+    /// Like [`chunked_server`], sending each body only once `gate` holds `true` (the
+    /// headers go out at once).
+    async fn chunked_server_gated(
+        size: usize,
+        gate: tokio::sync::watch::Receiver<bool>,
+    ) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/page", listener.local_addr().unwrap());
+        let answered = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&answered);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counter = Arc::clone(&counter);
+                let mut gate = gate.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0_u8; 1024];
+                    while !request.ends_with(b"\r\n\r\n") {
+                        match socket.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                                transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+                    if socket.write_all(head.as_bytes()).await.is_err()
+                        || gate.wait_for(|open| *open).await.is_err()
+                    {
+                        return;
+                    }
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(4 * KIB);
+                        let chunk = format!("{n:x}\r\n{}\r\n", "x".repeat(n));
+                        if socket.write_all(chunk.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        left -= n;
+                    }
+                    let _ = socket.write_all(b"0\r\n\r\n").await;
+                });
+            }
+        });
+        (url, answered)
+    }
+
+    async fn sized_server(size: usize) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(size)))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn an_answer_declaring_more_than_the_limit_is_refused_with_a_clear_error() {
+        let server = sized_server(20 * KIB).await;
+        let limits = limits(16 * KIB, 64 * KIB);
+        let upstream = upstream_with(limits.clone());
+
+        let err = get(&upstream, &server.uri()).await.unwrap_err();
+
+        assert!(
+            matches!(err, VendorError::TooLarge { limit } if limit == 16 * KIB),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "UPSTREAM_RESPONSE_TOO_LARGE");
+        assert!(err.to_string().contains("larger than"), "{err}");
+        assert_eq!(limits.budget.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_over_the_limit_is_refused_while_it_streams() {
+        let (url, _) = chunked_server(64 * KIB).await;
+        let limits = limits(16 * KIB, 64 * KIB);
+        let upstream = upstream_with(limits.clone());
+
+        let err = get(&upstream, &url).await.unwrap_err();
+
+        assert!(matches!(err, VendorError::TooLarge { .. }), "{err:?}");
+        assert_eq!(limits.budget.in_use(), 0);
+        assert!(limits.budget.peak() <= 16 * KIB, "{}", limits.budget.peak());
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_within_the_limit_holds_exactly_its_bytes_until_dropped() {
+        let (url, _) = chunked_server(40 * KIB).await;
+        let limits = limits(48 * KIB, 64 * KIB);
+        let upstream = upstream_with(limits.clone());
+
+        let response = get(&upstream, &url).await.unwrap();
+
+        assert_eq!(response.body.len(), 40 * KIB);
+        assert_eq!(response.reserved_bytes(), 40 * KIB);
+        assert_eq!(limits.budget.in_use(), 40 * KIB);
+        drop(response);
+        assert_eq!(limits.budget.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn answers_held_at_once_never_exceed_the_in_flight_budget() {
+        // Room for two 40 KiB answers, not three.
+        let server = sized_server(40 * KIB).await;
+        let limits = limits(48 * KIB, 100 * KIB);
+        let budget = limits.budget.clone();
+        let upstream = upstream_with(limits);
+
+        let first = get(&upstream, &server.uri()).await.unwrap();
+        let second = get(&upstream, &server.uri()).await.unwrap();
+        assert_eq!(budget.in_use(), 80 * KIB);
+        let third = tokio::spawn({
+            let (upstream, url) = (upstream.clone(), server.uri());
+            async move { get(&upstream, &url).await.map(|r| r.reserved_bytes()) }
+        });
+        while budget.waits() == 0 {
+            tokio::task::yield_now().await;
+        }
+
+        // The third answer has arrived but waits for room: it cannot have finished.
+        assert!(!third.is_finished());
+        assert_eq!(first.reserved_bytes() + second.reserved_bytes(), 80 * KIB);
+        drop(first);
+        assert_eq!(third.await.unwrap().unwrap(), 40 * KIB);
+        assert_eq!(budget.in_use(), 40 * KIB);
+        assert!(budget.peak() <= 100 * KIB, "{}", budget.peak());
+        drop(second);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn concurrent_chunked_answers_share_the_budget_and_all_finish() {
+        // Eight 40 KiB answers without a length each reserve 48 KiB (their limit) to start:
+        // two fit in 128 KiB; the bodies are held back until the other six wait for room.
+        let (open, gate) = tokio::sync::watch::channel(false);
+        let (url, answered) = chunked_server_gated(40 * KIB, gate).await;
+        let limits = limits(48 * KIB, 128 * KIB);
+        let budget = limits.budget.clone();
+        let upstream = upstream_with(limits);
+
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let (upstream, url) = (upstream.clone(), url.clone());
+                tokio::spawn(async move { get(&upstream, &url).await.map(|r| r.body.len()) })
+            })
+            .collect();
+        while budget.waits() < 6 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(budget.in_use(), 128 * KIB);
+        open.send_replace(true);
+        for call in calls {
+            assert_eq!(call.await.unwrap().unwrap(), 40 * KIB);
+        }
+
+        assert_eq!(answered.load(Ordering::SeqCst), 8);
+        assert!(budget.peak() <= 128 * KIB, "peak {}", budget.peak());
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_call_finding_no_room_within_its_budget_fails_its_source() {
+        let server = sized_server(40 * KIB).await;
+        let limits = limits(48 * KIB, 64 * KIB);
+        let upstream = upstream_with(limits.clone());
+        let held = get(&upstream, &server.uri()).await.unwrap();
+
+        let ctx = CallContext::with_budget(Duration::from_millis(300));
+        let err = upstream
+            .send(&ctx, "unit", upstream.http().get(server.uri()))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, VendorError::VendorBytesExhausted), "{err:?}");
+        assert_eq!(err.code(), "VENDOR_BYTES_EXHAUSTED");
+        assert!(err.retry_after().is_some());
+        assert_eq!(limits.budget.in_use(), held.reserved_bytes());
+    }
 }

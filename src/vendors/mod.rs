@@ -12,6 +12,8 @@ use crate::config::{SourceConfig, VendorSettings};
 use crate::domain::{Conversation, Message, SourceName, VendorKind};
 use crate::ratelimit::QuotaStore;
 
+pub mod budget;
+pub mod download;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -25,8 +27,9 @@ mod jijyun;
 mod megaview;
 mod udesk;
 
+pub use budget::{BodyBudget, BodyLimits};
 pub use error::VendorError;
-pub use http::{CallContext, Upstream};
+pub use http::{CallContext, Transport, Upstream};
 
 /// Most vendor pages read for one conversation's messages (10,000 messages at 100 a page):
 /// one bound for every adapter's message paging, so a vendor that never stops paging costs
@@ -144,17 +147,17 @@ pub struct VendorRegistry {
 
 impl VendorRegistry {
     /// Builds one adapter per configured source, each with its own quota in `quotas`, its
-    /// own circuit breaker and its own retry budget.
+    /// own circuit breaker and its own retry budget; all share `transport` and so its
+    /// in-flight byte budget.
     pub fn from_config(
         sources: &[SourceConfig],
         quotas: &QuotaStore,
-        http: &reqwest::Client,
+        transport: &Transport,
     ) -> Self {
         let mut registry = Self::default();
         for source in sources {
             let limiter = Arc::new(quotas.limiter(&source.name, source.rate_limit));
-            let upstream =
-                Upstream::new(source.name.clone(), http.clone(), limiter, source.timeout);
+            let upstream = Upstream::new(source.name.clone(), transport, limiter, source.timeout);
             registry
                 .upstreams
                 .insert(source.name.clone(), upstream.clone());

@@ -14,3 +14,4 @@ mod paging;
 mod quotas;
 mod secrets;
 mod sources;
+mod upstream_limits;

@@ -769,7 +769,7 @@ async fn the_retry_budget_caps_extra_calls_during_an_outage() {
     };
     let upstream = Upstream::new(
         "helpdesk".parse().unwrap(),
-        vendors::http_client().unwrap(),
+        &vendors::Transport::new(vendors::BodyLimits::default()).unwrap(),
         Arc::new(SourceLimiter::new(limit(10_000, 10_000))),
         Duration::from_secs(5),
     )

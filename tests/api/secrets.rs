@@ -57,6 +57,7 @@ vendor = "megaview"
 base_url = "http://{sim}/megaview"
 app_key = "{mv_key}"
 app_secret = "${{TEST_MV_SECRET}}"
+transcript_hosts = ["{sim}"]
 [[sources]]
 name = "assistant"
 vendor = "gptbots"

@@ -47,7 +47,7 @@ fn adapter_at(origin: &str, timeout: Duration) -> GptbotsAdapter {
     };
     let upstream = Upstream::new(
         source.name.clone(),
-        crate::vendors::http_client().unwrap(),
+        &crate::vendors::Transport::new(crate::vendors::BodyLimits::default()).unwrap(),
         Arc::new(SourceLimiter::new(limit)),
         timeout,
     )

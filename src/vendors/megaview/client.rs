@@ -131,22 +131,19 @@ impl MegaviewClient {
     }
 
     /// Downloads a transcript file. `Upstream::download` sends no credentials: the file
-    /// host is object storage, not Megaview's API, and must never see the bearer token.
+    /// host is object storage, not Megaview's API, and must never see the bearer token. It
+    /// reaches private addresses only for hosts in `transcript_hosts`, and answers every
+    /// failure (a 403 from object storage included) with one `FileUnavailable`.
     pub(super) async fn download_transcript(
         &self,
         ctx: &CallContext,
         url: Url,
     ) -> Result<Vec<Box<RawValue>>, VendorError> {
-        let response = self.upstream.download(ctx, "transcript", url).await?;
-        match response.status {
-            status if status.is_success() => response.json(),
-            StatusCode::TOO_MANY_REQUESTS => Err(VendorError::RateLimited {
-                retry_after: response.retry_after(),
-            }),
-            // Not `status_error()`: a 403/404 from object storage says nothing about our
-            // credentials or the conversation.
-            status => Err(VendorError::Status(status.as_u16())),
-        }
+        let response = self
+            .upstream
+            .download(ctx, "transcript", url, &self.settings.transcript_hosts)
+            .await?;
+        response.json()
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -167,8 +164,9 @@ impl MegaviewClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<T, VendorError> {
         let token = self.token(ctx).await?;
-        let response = self.send_with(ctx, endpoint, &build, &token).await?;
-        match read_envelope(&response) {
+        // The first answer is dropped before the token is fetched again, so one call never
+        // holds two answers' bytes of the in-flight budget.
+        match read_envelope(&self.send_with(ctx, endpoint, &build, &token).await?) {
             Err(failure) if failure.token_refused => {}
             outcome => return decode(outcome),
         }

@@ -8,16 +8,20 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use url::Url;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::MegaviewAdapter;
 use super::client::refresh_after;
-use crate::config::{MegaviewSettings, SourceConfig, VendorSettings};
+use crate::config::{FileHost, MegaviewSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role};
 use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::resilience::ResiliencePolicy;
-use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
+use crate::vendors::{
+    BodyLimits, CallContext, ConversationQuery, Transport, Upstream, VendorAdapter, VendorError,
+    download,
+};
 
 const LIST_JSON: &str = include_str!("../../../tests/api/fixtures/megaview/list.json");
 const TOKEN_JSON: &str = include_str!("../../../tests/api/fixtures/megaview/token.json");
@@ -48,28 +52,45 @@ fn source(base_url: &str, timeout: Duration) -> SourceConfig {
             per_second: NonZeroU32::new(1000).unwrap(),
             burst: NonZeroU32::new(1000).unwrap(),
         },
-        vendor: VendorSettings::Megaview(settings()),
+        vendor: VendorSettings::Megaview(settings(&[])),
     }
 }
 
-fn settings() -> MegaviewSettings {
+fn settings(transcript_hosts: &[&str]) -> MegaviewSettings {
     MegaviewSettings {
         app_key: SecretString::from(APP_KEY),
         app_secret: SecretString::from(APP_SECRET),
+        transcript_hosts: transcript_hosts
+            .iter()
+            .map(|host| FileHost::parse(host).unwrap())
+            .collect(),
     }
 }
 
+/// An adapter whose mock API server also plays the object store, listed in
+/// `transcript_hosts` the way private object storage would be.
 fn adapter_at(base_url: &str, timeout: Duration) -> MegaviewAdapter {
+    let url = Url::parse(base_url).unwrap();
+    let api_host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    adapter_listing(base_url, timeout, &[&api_host])
+}
+
+/// An adapter that may download transcripts from private addresses only at `transcript_hosts`.
+fn adapter_listing(
+    base_url: &str,
+    timeout: Duration,
+    transcript_hosts: &[&str],
+) -> MegaviewAdapter {
     let source = source(base_url, timeout);
     let limiter = Arc::new(SourceLimiter::new(source.rate_limit));
     let upstream = Upstream::new(
         source.name.clone(),
-        crate::vendors::http_client().unwrap(),
+        &Transport::new(BodyLimits::default()).unwrap(),
         limiter,
         timeout,
     )
     .with_policy(&ResiliencePolicy::single_attempt());
-    MegaviewAdapter::new(&source, settings(), upstream)
+    MegaviewAdapter::new(&source, settings(transcript_hosts), upstream)
 }
 
 fn adapter(server: &MockServer) -> MegaviewAdapter {
@@ -973,11 +994,11 @@ async fn list_messages_reports_not_ready_when_the_file_url_is_empty() {
 async fn list_messages_refuses_a_file_url_that_is_not_http() {
     let err = messages_error(asr_answer("file:///etc/passwd")).await;
 
-    assert!(matches!(err, VendorError::Decode(_)), "{err:?}");
+    assert!(matches!(err, VendorError::FileUnavailable), "{err:?}");
 }
 
 #[tokio::test]
-async fn list_messages_reports_the_file_host_status_when_the_download_fails() {
+async fn list_messages_reports_a_failed_download_without_the_file_hosts_status() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     Mock::given(method("GET"))
@@ -998,7 +1019,8 @@ async fn list_messages_reports_the_file_host_status_when_the_download_fails() {
         .await
         .unwrap_err();
 
-    assert!(matches!(err, VendorError::Status(403)), "{err:?}");
+    assert!(matches!(err, VendorError::FileUnavailable), "{err:?}");
+    assert!(!err.to_string().contains("403"), "{err}");
 }
 
 #[tokio::test]
@@ -1043,6 +1065,182 @@ async fn list_messages_reports_a_timeout_when_the_vendor_is_slow() {
         .unwrap_err();
 
     assert!(matches!(err, VendorError::Timeout), "{err:?}");
+}
+
+// ---- where transcripts may come from ----
+
+/// What `list_messages` fails with when `asr_data` points at `file_url`, for an adapter
+/// listing `transcript_hosts` (its API server is not listed).
+async fn transcript_error(file_url: &str, transcript_hosts: &[&str]) -> VendorError {
+    let api = MockServer::start().await;
+    mount_token(&api, 1).await;
+    Mock::given(method("GET"))
+        .and(path(ASR_PATH))
+        .respond_with(asr_answer(file_url))
+        .expect(1)
+        .mount(&api)
+        .await;
+    adapter_listing(&api.uri(), Duration::from_secs(5), transcript_hosts)
+        .list_messages(&ctx(), "169583")
+        .await
+        .unwrap_err()
+}
+
+/// A file server answering every request with the transcript.
+async fn file_server() -> MockServer {
+    let files = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json_body(TRANSCRIPT_JSON))
+        .mount(&files)
+        .await;
+    files
+}
+
+#[tokio::test]
+async fn transcripts_at_unlisted_loopback_spellings_are_refused_without_a_connection() {
+    let files = file_server().await;
+    let port = files.address().port();
+
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "0x7f.0.0.1",
+        "2130706433",
+        "127.1",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+    ] {
+        let err = transcript_error(&format!("http://{host}:{port}{FILE_PATH}"), &[]).await;
+        assert!(
+            matches!(err, VendorError::FileUnavailable),
+            "{host}: {err:?}"
+        );
+    }
+
+    let received = files.received_requests().await.unwrap();
+    assert!(
+        received.is_empty(),
+        "the file server was reached: {received:?}"
+    );
+}
+
+#[tokio::test]
+async fn transcripts_at_metadata_and_private_addresses_are_refused() {
+    for url in [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://10.0.0.1/x.json",
+        "http://192.168.0.1:8080/x.json",
+        "http://[fd00::1]/x.json",
+    ] {
+        // Refused on the address alone, before anything is sent.
+        assert_eq!(
+            download::check(&Url::parse(url).unwrap(), &[]),
+            Err(download::Refusal::Address),
+            "{url}"
+        );
+        let err = transcript_error(url, &[]).await;
+        assert!(
+            matches!(err, VendorError::FileUnavailable),
+            "{url}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_listed_host_serves_transcripts_by_address_or_by_name() {
+    let files = file_server().await;
+    let port = files.address().port();
+
+    for (host, listed) in [
+        ("127.0.0.1", format!("127.0.0.1:{port}")),
+        ("127.1", format!("0x7f.0.0.1:{port}")),
+        ("localhost", format!("localhost:{port}")),
+    ] {
+        let api = MockServer::start().await;
+        mount_token(&api, 1).await;
+        Mock::given(method("GET"))
+            .and(path(ASR_PATH))
+            .respond_with(asr_answer(&format!("http://{host}:{port}{FILE_PATH}")))
+            .mount(&api)
+            .await;
+        let messages = adapter_listing(&api.uri(), Duration::from_secs(5), &[&listed])
+            .list_messages(&ctx(), "169583")
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 2, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_from_a_listed_host_is_not_followed() {
+    let elsewhere = file_server().await;
+    let files = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(FILE_PATH))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}{FILE_PATH}", elsewhere.uri())),
+        )
+        .expect(1)
+        .mount(&files)
+        .await;
+    // Both are listed: only the no-redirect rule keeps the second one unasked.
+    let listed = [files.address().to_string(), elsewhere.address().to_string()];
+
+    let err = transcript_error(
+        &format!("{}{FILE_PATH}", files.uri()),
+        &[&listed[0], &listed[1]],
+    )
+    .await;
+
+    assert!(matches!(err, VendorError::FileUnavailable), "{err:?}");
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn every_refused_or_failed_download_looks_the_same() {
+    let open = file_server().await;
+    let failing = MockServer::start().await;
+    for (status, file) in [
+        (404, "/404.json"),
+        (403, "/403.json"),
+        (500, "/500.json"),
+        (429, "/429.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(file))
+            .respond_with(ResponseTemplate::new(status).insert_header("retry-after", "7"))
+            .mount(&failing)
+            .await;
+    }
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let failing_host = failing.address().to_string();
+    let closed_host = format!("127.0.0.1:{closed_port}");
+    let listed = [failing_host.as_str(), closed_host.as_str()];
+
+    let mut errors = vec![
+        // Unlisted loopback with a live server behind it.
+        transcript_error(&format!("{}{FILE_PATH}", open.uri()), &listed).await,
+        // Listed, but nothing listens there.
+        transcript_error(&format!("http://{closed_host}{FILE_PATH}"), &listed).await,
+        // Not http.
+        transcript_error("ftp://example.com/x.json", &listed).await,
+    ];
+    for file in ["/404.json", "/403.json", "/500.json", "/429.json"] {
+        errors.push(transcript_error(&format!("{}{file}", failing.uri()), &listed).await);
+    }
+
+    for err in &errors {
+        assert!(matches!(err, VendorError::FileUnavailable), "{err:?}");
+        assert_eq!(err.code(), "UPSTREAM_FILE_UNAVAILABLE");
+        assert_eq!(err.to_string(), errors[0].to_string());
+        assert_eq!(err.retry_after(), None);
+        assert_eq!(err.detail(), None);
+    }
+    assert!(open.received_requests().await.unwrap().is_empty());
 }
 
 // ---- secrets ----

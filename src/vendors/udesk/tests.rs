@@ -49,7 +49,7 @@ fn adapter_with(base_url: &str, timeout: Duration, algorithm: SignAlgorithm) -> 
     };
     let upstream = Upstream::new(
         source.name.clone(),
-        crate::vendors::http_client().unwrap(),
+        &crate::vendors::Transport::new(crate::vendors::BodyLimits::default()).unwrap(),
         Arc::new(SourceLimiter::new(rate_limit)),
         timeout,
     )
