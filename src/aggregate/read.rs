@@ -174,6 +174,9 @@ impl Aggregator {
                 let last = self.densities.get(&density_key);
                 match &*read? {
                     Slice::Complete(items) => {
+                        plan.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .complete(span, items.len());
                         self.densities.insert(
                             density_key.clone(),
                             Density::after_complete(last, span, items.len()),

@@ -28,6 +28,9 @@ const MAX_DENSITY_CHANGE: f64 = 4.0;
 /// How many times what was read a too-full slice is guessed to hold when the vendor gives
 /// no believable total.
 const UNKNOWN_TOTAL_FACTOR: usize = 4;
+/// A slice cut from the sample holding this many times more or fewer conversations than
+/// it should shows the sample misleads (a true sample rarely misses by so much).
+const MISLEADING: f64 = 4.0;
 /// Slices read at once for one page, when the page needs more than one.
 const MAX_PARALLEL_SLICES: usize = 3;
 /// Slices one plan remembers; beyond it the plan starts over (its slices stay cached).
@@ -176,6 +179,14 @@ pub(super) struct Plan {
     slices: BTreeMap<i64, i64>,
     /// Where the conversations of the last too-full span lie.
     sample: Option<Sample>,
+    /// Slices cut from the sample, by start: how many conversations each should hold.
+    proposed: BTreeMap<i64, f64>,
+    /// Widest slice each end (`until`) may still have: half of one that proved too full,
+    /// so splitting always narrows, whatever the vendor's totals and pages say.
+    narrower: BTreeMap<i64, i64>,
+    /// A sample proved misleading (the vendor answers in time order, so its first page is
+    /// one end of the span, not a sample of it): only the density is used from then on.
+    unsampled: bool,
 }
 
 impl Plan {
@@ -199,15 +210,18 @@ impl Plan {
     pub(super) fn learn_sample(&mut self, span: Span, total: u64, times: &[i64]) {
         // An older sample proposed this span: never let it propose it again.
         self.sample = None;
+        if let Some(expected) = self.proposed.remove(&span.since)
+            && total as f64 > MISLEADING * expected
+        {
+            // A slice cut from the sample overflowed far past what it should hold.
+            self.unsampled = true;
+        }
         let mut times: Vec<i64> = times
             .iter()
             .copied()
             .filter(|t| span.since <= *t && *t < span.until)
             .collect();
-        let (Some(&newest), Some(&oldest)) = (times.iter().max(), times.iter().min()) else {
-            return;
-        };
-        if total <= times.len() as u64 || (newest - oldest) * 2 < span.width() {
+        if self.unsampled || total <= times.len() as u64 {
             return;
         }
         times.sort_unstable_by(|a, b| b.cmp(a));
@@ -218,11 +232,27 @@ impl Plan {
         });
     }
 
+    /// Notes that `span` held `items`: a slice cut from the sample that holds far fewer
+    /// than it should means the sample is one end of its span, not a sample of it.
+    pub(super) fn complete(&mut self, span: Span, items: usize) {
+        if let Some(expected) = self.proposed.remove(&span.since)
+            && (items as f64) * MISLEADING < expected
+        {
+            self.unsampled = true;
+            self.sample = None;
+        }
+    }
+
     /// Drops a slice that proved too full to read whole.
     pub(super) fn forget(&mut self, span: Span) {
         if self.slices.get(&span.since) == Some(&span.until) {
             self.slices.remove(&span.since);
         }
+        if self.narrower.len() >= MAX_PLANNED_SLICES {
+            self.narrower.clear();
+        }
+        self.narrower
+            .insert(span.until, (span.width() / 2).max(MIN_WIDTH_MS));
     }
 
     /// The next slices to read, newest first, from `frontier` down: the planned one holding
@@ -288,6 +318,7 @@ impl Plan {
             let sampled = self
                 .sample
                 .as_ref()
+                .filter(|_| !self.unsampled)
                 .and_then(|sample| sample.since_for(until, target));
             let width = sampled.map_or(width, |since| {
                 (until - since).clamp(MIN_WIDTH_MS, max_width)
@@ -299,11 +330,17 @@ impl Plan {
             let rest = (until - floor) as f64 * density.per_ms;
             let tail = until - floor <= max_width
                 && rest <= TAIL_FILL * (tail_pages * slicing.page_capacity) as f64;
-            let span = Span {
-                since: if tail { floor } else { since },
-                until,
-            };
+            let since = if tail { floor } else { since };
+            let since = match self.narrower.get(&until) {
+                Some(&widest) if until - since > widest => ceil_to_second(until - widest),
+                _ => since,
+            }
+            .clamp(floor, until - 1);
+            let span = Span { since, until };
             self.slices.insert(span.since, span.until);
+            if sampled.is_some() && !tail && self.proposed.len() < MAX_PLANNED_SLICES {
+                self.proposed.insert(span.since, target);
+            }
             // One page more than aimed at is read rather than split.
             spans.push(Planned {
                 span,
@@ -440,12 +477,14 @@ mod tests {
         let first = plan.next(window(), SLICING, Some(density), window().until, 21)[0].span;
         let second = plan.next(window(), SLICING, Some(density), first.since, 21)[0].span;
         // The first proves too full and is forgotten; re-planning from the top stops at the
-        // second, even with a density that would reach further.
+        // second, even with a density that would reach further, and splits the first in
+        // narrower slices (whatever the density says).
         plan.forget(first);
         let sparse = Density { per_ms: 1e-7 };
         let again = plan.next(window(), SLICING, Some(sparse), window().until, 21);
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].span.since, second.until);
+        assert!(again[0].span.width() <= first.width() / 2);
+        assert!(again.iter().all(|p| p.span.since >= second.until));
+        assert_eq!(again.last().unwrap().span.since, second.until);
     }
 
     #[test]
