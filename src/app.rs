@@ -1,14 +1,13 @@
 //! Turns a `Config` into a ready `Router`: state, layers, docs routes, graceful shutdown.
 //! No request logic lives here.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +25,7 @@ use crate::config::{Config, SourceConfig};
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
 use crate::guard::{self, Guard};
+use crate::server::{self, ConnectionLimits};
 use crate::vendors::{self, BodyBudget, CallContext, VendorRegistry};
 use crate::{api, metrics};
 
@@ -72,6 +72,8 @@ pub struct SharedState {
     pub guard: Guard,
     /// The bytes of vendor answers held now, shared by every source.
     pub vendor_bytes: BodyBudget,
+    /// Connection timeouts and cap, for [`serve`].
+    pub connections: ConnectionLimits,
     /// False until serving and again once shutdown begins.
     pub ready: AtomicBool,
 }
@@ -122,6 +124,7 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         auth,
         guard: Guard::new(&config.server),
         vendor_bytes,
+        connections: ConnectionLimits::new(&config.server),
         ready: AtomicBool::new(false),
     });
     Ok((router(state.clone()), state))
@@ -144,7 +147,9 @@ fn router(state: AppState) -> Router {
             consumer = tracing::field::Empty,
         )
     });
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+    let docs = Router::from(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .layer(middleware::from_fn(docs_problems));
+    api.merge(docs)
         .route(auth::METRICS_PATH, get(metrics::serve_metrics))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -210,6 +215,20 @@ async fn route_not_found(request: Request) -> ApiError {
     ApiError::RouteNotFound(request.uri().path().chars().take(200).collect())
 }
 
+/// Swagger UI answers an unknown file under `/docs/` with an empty 404 (and a failure with
+/// a plain-text 500); ours are problems.
+async fn docs_problems(request: Request, next: Next) -> Response {
+    let path: String = request.uri().path().chars().take(200).collect();
+    let response = next.run(request).await;
+    match response.status() {
+        StatusCode::NOT_FOUND => ApiError::RouteNotFound(path).into_response(),
+        status if status.is_server_error() => {
+            ApiError::Internal(format!("Swagger UI answered {status} for {path}")).into_response()
+        }
+        _ => response,
+    }
+}
+
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::MethodNotAllowed(request.method().to_string())
 }
@@ -223,14 +242,10 @@ async fn enforce_budget(State(state): State<AppState>, request: Request, next: N
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, router: Router, state: AppState) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, router: Router, state: AppState) {
     state.ready.store(true, Ordering::SeqCst);
     let shutting_down = state.clone();
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    server::serve(listener, router, state.connections.clone(), async move {
         shutdown_signal().await;
         shutting_down.ready.store(false, Ordering::SeqCst);
         tracing::info!("Shutting down: finishing in-flight requests.");

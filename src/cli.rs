@@ -194,7 +194,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sources = config.sources.len(),
         "Gateway listening."
     );
-    app::serve(listener, router, state).await?;
+    app::serve(listener, router, state).await;
     Ok(())
 }
 

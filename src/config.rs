@@ -43,6 +43,15 @@ pub const DEFAULT_MAX_VENDOR_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub const DEFAULT_MAX_TRANSCRIPT_BYTES: usize = 32 * 1024 * 1024;
 /// Default bytes of vendor answers and files held at once, across every source.
 pub const DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
+/// Default time a client has to send a complete request head.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time an idle keep-alive connection stays open. Longer than the 60 s idle timeout
+/// common in load balancers, so the balancer, which knows, closes an idle connection first.
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Default number of client connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Longest request target hyper accepts at all; a longer one never reaches the gateway.
+pub const MAX_URI_BYTES_CEILING: usize = 65_534;
 /// Prefix of an API key given as its SHA-256 digest.
 pub const SHA256_KEY_PREFIX: &str = "sha256:";
 
@@ -115,7 +124,7 @@ pub struct ServerConfig {
     /// Default 92.
     pub max_range_days: u32,
     /// `max_uri_bytes`: longest request target (path and query); longer is a 414.
-    /// Default 8192.
+    /// Default 8192; at most 65534, above which hyper refuses a target itself.
     pub max_uri_bytes: usize,
     /// `max_header_bytes`: largest total size of the request headers; larger is a 431.
     /// Default 16384.
@@ -135,6 +144,16 @@ pub struct ServerConfig {
     /// `max_vendor_bytes_in_flight`: bytes of vendor answers and files held at once across
     /// every source and request; a call waits for room within its budget. Default 64 MiB.
     pub max_vendor_bytes_in_flight: usize,
+    /// `header_read_timeout_ms`: time a client has to send a complete request head, from
+    /// the connection's start or from the first byte of a later request; then the
+    /// connection is closed. Default 10000.
+    pub header_read_timeout: Duration,
+    /// `keep_alive_timeout_ms`: time a connection may stay idle between requests before it
+    /// is closed. Default 75000.
+    pub keep_alive_timeout: Duration,
+    /// `max_connections`: client connections open at once; further ones wait in the
+    /// listen backlog until one closes. Default 10000.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -150,6 +169,9 @@ impl Default for ServerConfig {
             max_vendor_body_bytes: DEFAULT_MAX_VENDOR_BODY_BYTES,
             max_transcript_bytes: DEFAULT_MAX_TRANSCRIPT_BYTES,
             max_vendor_bytes_in_flight: DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -445,6 +467,9 @@ struct RawServer {
     max_vendor_body_bytes: Option<u64>,
     max_transcript_bytes: Option<u64>,
     max_vendor_bytes_in_flight: Option<u64>,
+    header_read_timeout_ms: Option<u64>,
+    keep_alive_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -564,7 +589,7 @@ impl Config {
             self.cache.ttl.as_millis(),
         );
         out.push_str(&format!(
-            "public docs = {}, public metrics = {}\nmax_uri_bytes = {}, max_header_bytes = {}, max_concurrent_requests = {}, consumer_rate_limit = {}\n",
+            "public docs = {}, public metrics = {}\nmax_uri_bytes = {}, max_header_bytes = {}, max_concurrent_requests = {}, consumer_rate_limit = {}\nheader_read_timeout_ms = {}, keep_alive_timeout_ms = {}, max_connections = {}\n",
             self.auth.public_docs,
             self.auth.public_metrics,
             self.server.max_uri_bytes,
@@ -576,6 +601,9 @@ impl Config {
                     "{}/s burst {}",
                     limit.per_second, limit.burst
                 )),
+            self.server.header_read_timeout.as_millis(),
+            self.server.keep_alive_timeout.as_millis(),
+            self.server.max_connections,
         ));
         out.push_str(&format!(
             "max_vendor_body_bytes = {}, max_transcript_bytes = {}, max_vendor_bytes_in_flight = {}\n",
@@ -774,7 +802,7 @@ impl RawConfig {
             self.server.max_uri_bytes,
             "server.max_uri_bytes",
             DEFAULT_MAX_URI_BYTES,
-            256..=1024 * 1024,
+            256..=MAX_URI_BYTES_CEILING,
         )?;
         let max_header_bytes = within(
             self.server.max_header_bytes,
@@ -820,6 +848,24 @@ impl RawConfig {
                 ));
             }
         }
+        let header_read_timeout = millis(
+            self.server.header_read_timeout_ms,
+            "server.header_read_timeout_ms",
+            DEFAULT_HEADER_READ_TIMEOUT,
+            false,
+        )?;
+        let keep_alive_timeout = millis(
+            self.server.keep_alive_timeout_ms,
+            "server.keep_alive_timeout_ms",
+            DEFAULT_KEEP_ALIVE_TIMEOUT,
+            false,
+        )?;
+        let max_connections = within(
+            self.server.max_connections,
+            "server.max_connections",
+            DEFAULT_MAX_CONNECTIONS,
+            1..=1_000_000,
+        )?;
         let consumer_rate_limit = self
             .server
             .consumer_rate_limit
@@ -890,6 +936,9 @@ impl RawConfig {
                 max_vendor_body_bytes,
                 max_transcript_bytes,
                 max_vendor_bytes_in_flight,
+                header_read_timeout,
+                keep_alive_timeout,
+                max_connections,
             },
             auth: AuthConfig {
                 api_keys,
@@ -1272,6 +1321,54 @@ api_key = "${JIJYUN_API_KEY}"
         assert!(zero.contains("server.max_concurrent_requests"), "{zero}");
         let tier = error_of("[server]\nconsumer_rate_limit = { tier = \"low\" }\n");
         assert!(tier.contains("server.consumer_rate_limit.tier"), "{tier}");
+    }
+
+    #[test]
+    fn parse_reads_and_checks_the_connection_keys() {
+        let defaults = Config::parse("", env).unwrap().server;
+        assert_eq!(defaults.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(defaults.keep_alive_timeout, DEFAULT_KEEP_ALIVE_TIMEOUT);
+        assert_eq!(defaults.max_connections, DEFAULT_MAX_CONNECTIONS);
+
+        let server = Config::parse(
+            "[server]\nheader_read_timeout_ms = 300\nkeep_alive_timeout_ms = 5000\nmax_connections = 2\n",
+            env,
+        )
+        .unwrap()
+        .server;
+        assert_eq!(server.header_read_timeout, Duration::from_millis(300));
+        assert_eq!(server.keep_alive_timeout, Duration::from_secs(5));
+        assert_eq!(server.max_connections, 2);
+
+        for (text, key) in [
+            (
+                "header_read_timeout_ms = 0",
+                "server.header_read_timeout_ms",
+            ),
+            ("keep_alive_timeout_ms = 0", "server.keep_alive_timeout_ms"),
+            ("max_connections = 0", "server.max_connections"),
+            ("max_connections = -1", "server.max_connections"),
+            // hyper refuses longer targets itself, so a larger limit would be a lie.
+            ("max_uri_bytes = 65535", "server.max_uri_bytes"),
+        ] {
+            let err = error_of(&format!("[server]\n{text}\n"));
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        assert!(Config::parse("[server]\nmax_uri_bytes = 65534\n", env).is_ok());
+    }
+
+    #[test]
+    fn redacted_summary_shows_the_connection_limits() {
+        let summary = Config::parse("[server]\nmax_connections = 7\n", env)
+            .unwrap()
+            .redacted_summary();
+        for expected in [
+            "header_read_timeout_ms = 10000",
+            "keep_alive_timeout_ms = 75000",
+            "max_connections = 7",
+        ] {
+            assert!(summary.contains(expected), "{expected}: {summary}");
+        }
     }
 
     #[test]

@@ -130,6 +130,6 @@ pub async fn run(listen: Option<SocketAddr>) -> anyhow::Result<()> {
         jijyun_customer_id = %customer,
         "Demo mode: no config given, serving the built-in vendor simulators. Open http://{addr}/docs (Jijyun answers with customer_id={customer})."
     );
-    app::serve(listener, router, state).await?;
+    app::serve(listener, router, state).await;
     Ok(())
 }

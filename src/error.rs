@@ -98,6 +98,20 @@ pub enum ApiError {
     /// The request headers together exceed `server.max_header_bytes`.
     #[error("the request headers are larger than {0} bytes")]
     HeadersTooLarge(usize),
+    /// The HTTP server refused the request head before it was read: too many header
+    /// fields, or more bytes than its buffer holds.
+    #[error(
+        "the request has more than {max_headers} header fields, or its head is larger than {max_head_bytes} bytes"
+    )]
+    RequestHeadTooLarge {
+        /// Most header fields a request may have.
+        max_headers: usize,
+        /// Largest request head read.
+        max_head_bytes: usize,
+    },
+    /// The request is not valid HTTP/1.1, so it was never routed.
+    #[error("the request is not valid HTTP/1.1")]
+    MalformedRequest,
     /// A bug. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -131,7 +145,8 @@ impl ApiError {
             | Self::InvalidPageToken(_)
             | Self::InvalidId(_)
             | Self::UnknownSource(_)
-            | Self::UnknownVendor(_) => StatusCode::BAD_REQUEST,
+            | Self::UnknownVendor(_)
+            | Self::MalformedRequest => StatusCode::BAD_REQUEST,
             Self::SourceNotFound(..) | Self::ConversationNotFound(_) | Self::RouteNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -153,7 +168,9 @@ impl ApiError {
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::ConsumerRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
-            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::HeadersTooLarge(_) | Self::RequestHeadTooLarge { .. } => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -185,8 +202,45 @@ impl ApiError {
             Self::Overloaded => "OVERLOADED",
             Self::ConsumerRateLimited { .. } => "CONSUMER_RATE_LIMITED",
             Self::UriTooLong(_) => "URI_TOO_LONG",
-            Self::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
+            Self::HeadersTooLarge(_) | Self::RequestHeadTooLarge { .. } => "HEADERS_TOO_LARGE",
+            Self::MalformedRequest => "MALFORMED_REQUEST",
             Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The problem body of this error: what [`IntoResponse`] sends, for writers outside
+    /// axum.
+    pub fn into_problem(self) -> Problem {
+        let status = self.status();
+        let code = self.code();
+        let (detail, sources) = match self {
+            Self::Internal(_) => ("internal error".to_owned(), None),
+            Self::AllSourcesFailed {
+                message, sources, ..
+            } => (message, Some(sources)),
+            Self::Upstream {
+                ref source_name,
+                vendor,
+                ref error,
+            } => {
+                let detail = self.to_string();
+                (
+                    detail,
+                    Some(vec![SourceStatusView::failed(source_name, vendor, error)]),
+                )
+            }
+            other => (other.to_string(), None),
+        };
+        Problem {
+            problem_type: format!(
+                "urn:problem:conversation-gateway:{}",
+                code.to_ascii_lowercase().replace('_', "-")
+            ),
+            title: title_for(status).to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            sources,
         }
     }
 
@@ -223,36 +277,7 @@ impl IntoResponse for ApiError {
             }
         }
         let retry_after = self.retry_after();
-        let code = self.code();
-        let (detail, sources) = match self {
-            Self::Internal(_) => ("internal error".to_owned(), None),
-            Self::AllSourcesFailed {
-                message, sources, ..
-            } => (message, Some(sources)),
-            Self::Upstream {
-                ref source_name,
-                vendor,
-                ref error,
-            } => {
-                let detail = self.to_string();
-                (
-                    detail,
-                    Some(vec![SourceStatusView::failed(source_name, vendor, error)]),
-                )
-            }
-            other => (other.to_string(), None),
-        };
-        let body = Problem {
-            problem_type: format!(
-                "urn:problem:conversation-gateway:{}",
-                code.to_ascii_lowercase().replace('_', "-")
-            ),
-            title: title_for(status).to_owned(),
-            status: status.as_u16(),
-            detail,
-            code: code.to_owned(),
-            sources,
-        };
+        let body = self.into_problem();
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

@@ -16,5 +16,6 @@ pub mod guard;
 pub mod metrics;
 pub mod ratelimit;
 pub mod sandbox;
+pub mod server;
 pub mod telemetry;
 pub mod vendors;

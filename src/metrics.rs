@@ -18,9 +18,14 @@ pub const HTTP_REQUESTS: &str = "gateway_http_requests_total";
 pub const HTTP_DURATION: &str = "gateway_http_request_duration_seconds";
 /// Inbound requests being served now.
 pub const HTTP_IN_FLIGHT: &str = "gateway_http_requests_in_flight";
-/// Inbound requests refused before any work, by `reason`
-/// (`overloaded`, `rate_limited`, `unauthorized`, `uri_too_long`, `headers_too_large`).
+/// Inbound requests refused before any work, by `reason` (`overloaded`, `rate_limited`,
+/// `unauthorized`, `uri_too_long`, `headers_too_large`, `malformed`).
 pub const HTTP_REFUSED: &str = "gateway_http_requests_refused_total";
+/// Client connections open now.
+pub const HTTP_CONNECTIONS_OPEN: &str = "gateway_http_connections_open";
+/// Client connections the gateway closed on a timeout, by `reason`
+/// (`header_read_timeout`, `keep_alive_timeout`).
+pub const HTTP_CONNECTIONS_TIMED_OUT: &str = "gateway_http_connections_timed_out_total";
 /// Vendor calls, by `source`, `endpoint` and `outcome`.
 pub const UPSTREAM_REQUESTS: &str = "gateway_upstream_requests_total";
 /// Vendor call latency in seconds, by `source`, `endpoint` and `outcome`.
@@ -158,6 +163,28 @@ pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
     metrics::histogram!(HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
 }
 
+/// Counts a client connection open until dropped.
+pub struct ConnectionOpen;
+
+impl ConnectionOpen {
+    /// A connection was accepted.
+    pub fn enter() -> Self {
+        metrics::gauge!(HTTP_CONNECTIONS_OPEN).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for ConnectionOpen {
+    fn drop(&mut self) {
+        metrics::gauge!(HTTP_CONNECTIONS_OPEN).decrement(1.0);
+    }
+}
+
+/// The gateway closed a connection when its timeout `reason` ran out.
+pub fn connection_timed_out(reason: &'static str) {
+    metrics::counter!(HTTP_CONNECTIONS_TIMED_OUT, "reason" => reason).increment(1);
+}
+
 /// A request refused before any work, for `reason`.
 pub fn http_refused(reason: &'static str) {
     metrics::counter!(HTTP_REFUSED, "reason" => reason).increment(1);
@@ -221,7 +248,10 @@ mod tests {
         limiter_rejected("unit-src");
         cache_lookup("unit-cache", true);
         breaker_state("unit-src", "open");
+        connection_timed_out("keep_alive_timeout");
+        let open = ConnectionOpen::enter();
         let text = render();
+        drop(open);
         for expected in [
             "gateway_build_info{version=\"",
             "gateway_http_requests_total{route=\"/conversations\",method=\"GET\",status=\"200\"}",
@@ -232,6 +262,8 @@ mod tests {
             "gateway_cache_lookups_total{cache=\"unit-cache\",result=\"hit\"}",
             "gateway_breaker_state{source=\"unit-src\",state=\"open\"} 1",
             "gateway_breaker_state{source=\"unit-src\",state=\"closed\"} 0",
+            "gateway_http_connections_timed_out_total{reason=\"keep_alive_timeout\"}",
+            "gateway_http_connections_open ",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

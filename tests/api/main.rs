@@ -5,6 +5,7 @@
 mod cli;
 mod conversations;
 mod docs;
+mod edge;
 mod errors;
 mod helpers;
 mod messages;
