@@ -18,4 +18,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cargo bench --locked --bench gateway
+# `scripts/bench.sh paging`: the page-cost table instead of the proxy-cost one.
+cargo bench --locked --bench "${1:-gateway}"

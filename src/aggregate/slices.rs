@@ -251,8 +251,7 @@ impl Plan {
         if self.narrower.len() >= MAX_PLANNED_SLICES {
             self.narrower.clear();
         }
-        self.narrower
-            .insert(span.until, (span.width() / 2).max(MIN_WIDTH_MS));
+        self.narrower.insert(span.until, span.width());
     }
 
     /// The next slices to read, newest first, from `frontier` down: the planned one holding
@@ -331,9 +330,24 @@ impl Plan {
             let tail = until - floor <= max_width
                 && rest <= TAIL_FILL * (tail_pages * slicing.page_capacity) as f64;
             let since = if tail { floor } else { since };
+            // A slice with the end of one that proved too full is narrower: half as wide,
+            // or (cut from that slice's own sample, which knows where its items lie) at
+            // least a second narrower.
             let since = match self.narrower.get(&until) {
-                Some(&widest) if until - since > widest => ceil_to_second(until - widest),
-                _ => since,
+                Some(&too_full) => {
+                    let widest = if sampled.is_some() {
+                        too_full - MIN_WIDTH_MS
+                    } else {
+                        too_full / 2
+                    }
+                    .max(MIN_WIDTH_MS);
+                    if until - since > widest {
+                        ceil_to_second(until - widest)
+                    } else {
+                        since
+                    }
+                }
+                None => since,
             }
             .clamp(floor, until - 1);
             let span = Span { since, until };
