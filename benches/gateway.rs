@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
+mod common;
+
 use conversation_gateway::sandbox::{self, Faults, Sandbox, SandboxConfig, SimVendor};
 use serde_json::Value;
 
@@ -515,55 +517,10 @@ impl Drop for Gateway {
 
 /// A config with one source per simulator, quotas out of the way.
 fn gateway_config(listen: SocketAddr, sim: SocketAddr, cache_ttl_ms: Option<u64>) -> String {
-    let c = sandbox::SandboxCredentials::default();
     let cache = cache_ttl_ms.map_or_else(String::new, |ms| format!("[cache]\nttl_ms = {ms}\n"));
-    let limit = "rate_limit = { per_second = 10000, burst = 10000 }";
-    format!(
-        r#"[server]
-listen = "{listen}"
-request_timeout_ms = 10000
-
-{cache}
-[[sources]]
-name = "sales"
-vendor = "megaview"
-base_url = "http://{sim}/megaview"
-app_key = "{}"
-app_secret = "{}"
-transcript_hosts = ["{sim}"]
-{limit}
-
-[[sources]]
-name = "assistant"
-vendor = "gptbots"
-base_url = "http://{sim}/gptbots"
-api_key = "{}"
-{limit}
-
-[[sources]]
-name = "helpdesk"
-vendor = "udesk"
-base_url = "http://{sim}/udesk"
-email = "{}"
-api_token = "{}"
-robot_id = {}
-{limit}
-
-[[sources]]
-name = "inbox"
-vendor = "jijyun"
-base_url = "http://{sim}/jijyun"
-api_key = "{}"
-{limit}
-"#,
-        c.megaview_app_key,
-        c.megaview_app_secret,
-        c.gptbots_api_key,
-        c.udesk_email,
-        c.udesk_api_token,
-        c.udesk_robot_id,
-        c.jijyun_api_key,
-    )
+    let sources =
+        common::simulator_sources(sim, "rate_limit = { per_second = 10000, burst = 10000 }");
+    format!("[server]\nlisten = \"{listen}\"\nrequest_timeout_ms = 10000\n\n{cache}\n{sources}")
 }
 
 /// nginx proxying `GET /conversations` to the simulator's GPTBots list call, exactly as

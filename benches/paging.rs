@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Utc};
-use conversation_gateway::sandbox::{
-    self, Faults, ListOrder, Sandbox, SandboxConfig, SandboxCredentials, SimVendor,
-};
+mod common;
+
+use conversation_gateway::sandbox::{self, Faults, ListOrder, Sandbox, SandboxConfig, SimVendor};
 use serde_json::Value;
 
 const GATEWAY: &str = env!("CARGO_BIN_EXE_conversation-gateway");
@@ -356,47 +356,13 @@ impl Drop for Gateway {
     }
 }
 
-/// One source per sliced simulator, at the default quotas or with quotas out of the way.
+/// One source per simulator, at the default quotas or with quotas out of the way.
 fn gateway_config(listen: SocketAddr, sim: SocketAddr, raised: bool) -> String {
-    let c = SandboxCredentials::default();
     let limit = if raised {
         "rate_limit = { per_second = 10000, burst = 10000 }"
     } else {
         ""
     };
-    format!(
-        r#"[server]
-listen = "{listen}"
-
-[[sources]]
-name = "sales"
-vendor = "megaview"
-base_url = "http://{sim}/megaview"
-app_key = "{}"
-app_secret = "{}"
-{limit}
-
-[[sources]]
-name = "assistant"
-vendor = "gptbots"
-base_url = "http://{sim}/gptbots"
-api_key = "{}"
-{limit}
-
-[[sources]]
-name = "helpdesk"
-vendor = "udesk"
-base_url = "http://{sim}/udesk"
-email = "{}"
-api_token = "{}"
-robot_id = {}
-{limit}
-"#,
-        c.megaview_app_key,
-        c.megaview_app_secret,
-        c.gptbots_api_key,
-        c.udesk_email,
-        c.udesk_api_token,
-        c.udesk_robot_id,
-    )
+    let sources = common::simulator_sources(sim, limit);
+    format!("[server]\nlisten = \"{listen}\"\n\n{sources}")
 }
