@@ -3,9 +3,12 @@
 //! flat RSS, every answer within the request budget, no source over its quota.
 //!
 //! The suite runs it for `SOAK_SECONDS` (default 20); `scripts/soak.sh` runs it for five
-//! minutes on a release build and prints the summary.
+//! minutes on a release build and prints the summary. The hostile phase (`hostile.rs`) is
+//! the other test of this binary; the two never run at the same time.
 
 #![allow(clippy::unwrap_used)]
+
+mod hostile;
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +28,9 @@ const SLACK: Duration = Duration::from_millis(1500);
 const PER_SECOND: u32 = 20;
 const BURST: u32 = 10;
 
+/// The two phases each start a gateway and measure its RSS and latency: never both at once.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -34,6 +40,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_stays_correct_under_vendor_faults() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let seconds = env_or("SOAK_SECONDS", 20);
     let workers = env_or("SOAK_CONNECTIONS", 8);
     let faults = Faults {
@@ -50,7 +57,7 @@ async fn gateway_stays_correct_under_vendor_faults() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = listener.local_addr().unwrap();
     tokio::spawn(sandbox::serve(listener, sandbox.clone()));
-    let mut gateway = Gateway::start(sim);
+    let mut gateway = Gateway::start(sim, "", "");
     let paths = Arc::new(request_mix(&sandbox));
 
     let started = Instant::now();
@@ -187,6 +194,8 @@ struct Tally {
     statuses: std::collections::BTreeMap<u16, u64>,
     slowest: Duration,
     problems: Vec<String>,
+    /// Path, status and problem code of the first answers that were not a success.
+    failures: Vec<(String, u16, String)>,
 }
 
 impl Tally {
@@ -205,10 +214,14 @@ impl Tally {
             }
         };
         *self.statuses.entry(status).or_insert(0) += 1;
+        let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status >= 400 && self.failures.len() < 100 {
+            let code = problem["code"].as_str().unwrap_or_default().to_owned();
+            self.failures.push((path.to_owned(), status, code));
+        }
         if status < 500 {
             return;
         }
-        let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let answered = problem["sources"]
             .as_array()
             .is_some_and(|sources| sources.iter().any(|s| s["status"] == "ok"));
@@ -287,7 +300,9 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn start(sim: SocketAddr) -> Self {
+    /// `server` and `sources` are TOML appended to the `[server]` table and after the four
+    /// sources over `sim`.
+    fn start(sim: SocketAddr, server: &str, sources: &str) -> Self {
         let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("soak");
         std::fs::create_dir_all(&dir).unwrap();
         let addr = StdListener::bind("127.0.0.1:0")
@@ -295,7 +310,7 @@ impl Gateway {
             .local_addr()
             .unwrap();
         let config = dir.join(format!("gateway-{}.toml", addr.port()));
-        std::fs::write(&config, config_toml(addr, sim)).unwrap();
+        std::fs::write(&config, config_toml(addr, sim, server, sources)).unwrap();
         let log = dir.join(format!("gateway-{}.log", addr.port()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_conversation-gateway"))
             .args(["serve", "--config"])
@@ -333,14 +348,19 @@ impl Drop for Gateway {
     }
 }
 
-fn config_toml(listen: SocketAddr, sim: SocketAddr) -> String {
+/// Every source's call timeout and quota.
+fn common_toml() -> String {
+    format!("timeout_ms = 800\nrate_limit = {{ per_second = {PER_SECOND}, burst = {BURST} }}")
+}
+
+fn config_toml(listen: SocketAddr, sim: SocketAddr, server: &str, sources: &str) -> String {
     let c = SandboxCredentials::default();
-    let common =
-        format!("timeout_ms = 800\nrate_limit = {{ per_second = {PER_SECOND}, burst = {BURST} }}");
+    let common = common_toml();
     format!(
         r#"[server]
 listen = "{listen}"
 request_timeout_ms = {budget}
+{server}
 
 [cache]
 ttl_ms = 0
@@ -376,6 +396,7 @@ vendor = "jijyun"
 base_url = "http://{sim}/jijyun"
 api_key = "{}"
 {common}
+{sources}
 "#,
         c.megaview_app_key,
         c.megaview_app_secret,
