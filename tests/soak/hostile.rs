@@ -229,7 +229,7 @@ async fn gateway_holds_against_hostile_clients_and_vendors() {
     eprintln!(
         "hostile: {seconds} s: healthy sources {} requests, statuses {:?}, slowest {} ms; \
          /healthz {} requests, statuses {:?}, slowest {} ms (budget {} ms); hostile sources \
-         {} requests, statuses {:?}, slowest {} ms; slow heads {} connections, {} closed by \
+         {} requests, statuses {:?}, codes {:?}, slowest {} ms; slow heads {} connections, {} closed by \
          the gateway, longest held {} ms (header timeout {} ms); slow bodies {} connections, \
          {} answered, {} closed, longest held {} ms; hostile answers begun {:?}; RSS MB \
          {baseline:.1} at start, peak {peak:.1} (bound {bound:.1})",
@@ -242,6 +242,7 @@ async fn gateway_holds_against_hostile_clients_and_vendors() {
         BUDGET.as_millis(),
         hostile.requests,
         hostile.statuses,
+        hostile.codes,
         hostile.slowest.as_millis(),
         heads.connections,
         heads.closed,
@@ -279,6 +280,9 @@ async fn gateway_holds_against_hostile_clients_and_vendors() {
         assert!(slow.closed > 0, "no slow {what} was disconnected");
     }
     assert!(peak <= bound, "RSS peaked at {peak:.1} MB: {rss:?}");
+    for code in ["UPSTREAM_RESPONSE_TOO_LARGE", "UPSTREAM_FILE_UNAVAILABLE"] {
+        assert!(hostile.codes.contains_key(code), "no answer was {code}");
+    }
     for name in Poison::ALL
         .map(|p| format!("transcript {}", p.name()))
         .into_iter()

@@ -196,6 +196,8 @@ struct Tally {
     problems: Vec<String>,
     /// Path, status and problem code of the first answers that were not a success.
     failures: Vec<(String, u16, String)>,
+    /// How often each problem code was answered.
+    codes: std::collections::BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -215,9 +217,12 @@ impl Tally {
         };
         *self.statuses.entry(status).or_insert(0) += 1;
         let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if status >= 400 && self.failures.len() < 100 {
+        if status >= 400 {
             let code = problem["code"].as_str().unwrap_or_default().to_owned();
-            self.failures.push((path.to_owned(), status, code));
+            *self.codes.entry(code.clone()).or_insert(0) += 1;
+            if self.failures.len() < 100 {
+                self.failures.push((path.to_owned(), status, code));
+            }
         }
         if status < 500 {
             return;
