@@ -9,6 +9,7 @@ mod edge;
 mod errors;
 mod helpers;
 mod messages;
+mod node;
 mod openapi;
 mod ops;
 mod paging;
