@@ -5,7 +5,8 @@
 #     target/test-tools/venv;
 #   - Chromium (Debian's package) for the Swagger UI test;
 #   - from npm, at the versions tests/js/package-lock.json pins, into target/test-tools/node:
-#     puppeteer-core (drives that Chromium; downloads no browser);
+#     puppeteer-core (drives that Chromium; downloads no browser), openapi-typescript +
+#     openapi-fetch (the generated client) and typescript (type-checks the client's user);
 #   - redis-server (Debian's package) for the shared-quota tests, which start their own
 #     servers on free loopback ports.
 set -euo pipefail

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod client;
 mod conversations;
 mod docs;
 mod edge;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 /// A scratch directory next to the installed `node_modules`, so the scripts copied into it
 /// resolve the installed packages. Removed on drop.
 pub struct NodeTools {
-    pub work: PathBuf,
+    work: PathBuf,
+    root: PathBuf,
 }
 
 /// What a finished tool wrote.
@@ -40,7 +41,7 @@ impl NodeTools {
             .join(format!("{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&work);
         fs::create_dir_all(&work).unwrap();
-        Self { work }
+        Self { work, root }
     }
 
     /// Copies `tests/js/<file>` into the scratch directory and returns its new path.
@@ -51,6 +52,11 @@ impl NodeTools {
         let target = self.work.join(file);
         fs::copy(&source, &target).unwrap();
         target
+    }
+
+    /// An installed package's command, e.g. `tsc`.
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.root.join("node_modules/.bin").join(name)
     }
 
     /// Runs `program` in the scratch directory; panics with its output when it fails or
