@@ -1,5 +1,4 @@
-//! Schemas of the values clients put in paths and query strings, stating the rules the
-//! handlers enforce (`query.rs`, `domain::ids`, `cursor`) so the OpenAPI document carries them.
+//! Schemas of path and query values, stating in OpenAPI the rules the handlers enforce.
 
 use std::borrow::Cow;
 

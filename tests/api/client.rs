@@ -1,5 +1,4 @@
-//! A client generated from `openapi/openapi.json` with openapi-typescript + openapi-fetch
-//! walks the gateway with a key: the spec is usable by the tools our users generate with.
+//! A client generated from `openapi/openapi.json` walks the gateway with a key.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,5 +1,4 @@
-//! Runs the npm tools `scripts/prepare-test-tools.sh` installs (pinned by
-//! `tests/js/package-lock.json`) on the scripts in `tests/js`, with a time bound.
+//! Runs the npm test tools (`tests/js/package-lock.json`) on `tests/js` scripts, time-bounded.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
