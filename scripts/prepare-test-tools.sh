@@ -4,6 +4,9 @@
 #   - openapi-spec-validator and schemathesis (PyPI), in a virtualenv under
 #     target/test-tools/venv;
 #   - Chromium (Debian's package) for the Swagger UI test;
+#   - from npm, at the versions tests/js/package-lock.json pins, into target/test-tools/node:
+#     puppeteer-core (drives that Chromium; downloads no browser), openapi-typescript +
+#     openapi-fetch (the generated client) and typescript (type-checks the client's user);
 #   - redis-server (Debian's package) for the shared-quota tests, which start their own
 #     servers on free loopback ports.
 set -euo pipefail
@@ -49,6 +52,22 @@ if [ -z "$chromium_bin" ]; then
   chromium_bin=$(command -v chromium)
 fi
 
+if ! command -v npm >/dev/null; then
+  echo "test tools: installing Debian's nodejs and npm" >&2
+  apt_install nodejs npm
+fi
+# Reinstalled whenever the lock file changes; scripts off, so nothing is downloaded but the
+# locked packages.
+node_tools=$tools/node
+if ! cmp -s tests/js/package-lock.json "$node_tools/package-lock.json" \
+  || [ ! -d "$node_tools/node_modules" ]; then
+  echo "test tools: installing tests/js's npm packages into $node_tools" >&2
+  rm -rf "$node_tools"
+  mkdir -p "$node_tools"
+  cp tests/js/package.json tests/js/package-lock.json "$node_tools/"
+  (cd "$node_tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 redis_bin=$(command -v redis-server || true)
 if [ -z "$redis_bin" ]; then
   echo "test tools: installing Debian's redis-server" >&2
@@ -61,4 +80,5 @@ export OPENAPI_SPEC_VALIDATOR="$PWD/$tools/venv/bin/openapi-spec-validator"
 export CHROMIUM="$chromium_bin"
 export REDIS_SERVER="$redis_bin"
 export SCHEMATHESIS="$PWD/$tools/venv/bin/schemathesis"
+export NODE_TOOLS="$PWD/$node_tools"
 ENV

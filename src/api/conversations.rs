@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use utoipa::IntoParams;
 
 use super::json::JsonBody;
+use super::params::{FilterIdParam, IncludeParam, MAX_FILTER_LEN, PageTokenParam, SourceNameParam};
 use super::query::QueryParams;
 use super::views::{ConversationPage, ConversationView, SourceStatusView, Vendor};
 use crate::aggregate::{AllFailed, Position, ResumeError, Verdict, Walk};
@@ -23,8 +24,6 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
 /// Default window: `until` minus this.
 pub const DEFAULT_WINDOW_DAYS: i64 = 7;
-/// Longest customer or agent id accepted as a filter.
-const MAX_FILTER_LEN: usize = 256;
 /// Purpose tag of conversation page tokens.
 const TOKEN_KIND: &str = "conversations/v1";
 
@@ -52,22 +51,24 @@ pub struct ListConversationsQuery {
     /// End of the window (exclusive), RFC 3339 with offset. Default: now. The window may
     /// be at most `server.max_range_days` long (92 days unless configured).
     until: Option<DateTime<Utc>>,
-    /// Only these sources: repeat the parameter or separate names with commas.
-    source: Option<Vec<String>>,
+    /// Only these sources: repeat the parameter (`source=a&source=b`) or separate names
+    /// with commas (`source=a,b`).
+    #[param(style = Form, explode)]
+    source: Option<Vec<SourceNameParam>>,
     /// Only sources of these vendors: repeat the parameter or separate with commas.
+    #[param(style = Form, explode)]
     vendor: Option<Vec<Vendor>>,
     /// Only this customer (the vendor's customer / end-user id). Jijyun needs it.
-    customer_id: Option<String>,
+    customer_id: Option<FilterIdParam>,
     /// Only this agent (the vendor's agent / salesperson id).
-    agent_id: Option<String>,
+    agent_id: Option<FilterIdParam>,
     /// Conversations per page, 1 to 100. Default 20.
     #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
     /// `next_page_token` of the previous page, with the same filters.
-    page_token: Option<String>,
+    page_token: Option<PageTokenParam>,
     /// `vendor_data` adds each vendor's own item.
-    #[param(pattern = "^vendor_data$")]
-    include: Option<String>,
+    include: Option<IncludeParam>,
 }
 
 /// List conversations from every configured source, merged and newest first.
@@ -211,10 +212,12 @@ fn filter_value(params: &QueryParams, name: &str) -> Result<Option<String>, ApiE
     let Some(value) = params.single(name)? else {
         return Ok(None);
     };
-    if value.len() > MAX_FILTER_LEN || value.chars().any(char::is_control) {
+    if value.chars().count() > MAX_FILTER_LEN || value.chars().any(char::is_control) {
         return Err(ApiError::InvalidParameter {
             name: name.to_owned(),
-            message: format!("must be at most {MAX_FILTER_LEN} bytes without control characters"),
+            message: format!(
+                "must be at most {MAX_FILTER_LEN} characters without control characters"
+            ),
         });
     }
     Ok(Some(value.to_owned()))

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::json::JsonBody;
+use super::params::{ConversationIdParam, IncludeParam, PageTokenParam};
 use super::query::QueryParams;
 use super::views::{MessagePage, MessageView};
 use crate::app::AppState;
@@ -31,10 +32,9 @@ pub struct ListMessagesQuery {
     #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
     /// `next_page_token` of the previous page of this conversation.
-    page_token: Option<String>,
+    page_token: Option<PageTokenParam>,
     /// `vendor_data` adds each vendor's own item.
-    #[param(pattern = "^vendor_data$")]
-    include: Option<String>,
+    include: Option<IncludeParam>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ struct MessagesToken {
     path = "/conversations/{id}/messages",
     tag = "conversations",
     params(
-        ("id" = String, Path, description = "Conversation id `<source>:<native id>`, as one path segment (percent-encode `/`, `?`, `#` and `%`).", pattern = r"^[a-z0-9-]{1,64}:[^\x00-\x1f\x7f-\x9f]{1,64}$"),
+        ("id" = ConversationIdParam, Path, description = "Conversation id `<source>:<native id>`, as one path segment (percent-encode `/`, `?`, `#` and `%`)."),
         ListMessagesQuery,
     ),
     responses(

@@ -4,6 +4,7 @@ pub mod conversations;
 pub mod health;
 mod json;
 pub mod messages;
+pub mod params;
 mod query;
 pub mod sources;
 pub mod views;
@@ -35,7 +36,14 @@ const BEARER: &str = "bearer";
         (name = "sources", description = "The configured vendor accounts"),
         (name = "probes", description = "Liveness and readiness"),
     ),
-    components(schemas(Problem)),
+    components(schemas(
+        Problem,
+        params::SourceNameParam,
+        params::ConversationIdParam,
+        params::FilterIdParam,
+        params::PageTokenParam,
+        params::IncludeParam,
+    )),
 )]
 pub struct ApiDoc;
 
@@ -101,9 +109,12 @@ impl Modify for EdgeAnswers {
                         Entry::Vacant(slot) => {
                             slot.insert(problem(description).into());
                         }
-                        // The route answers this status itself too: say both.
+                        // The route answers this status itself too: say both (once, when
+                        // they are the same answer).
                         Entry::Occupied(mut slot) => {
-                            if let RefOr::T(response) = slot.get_mut() {
+                            if let RefOr::T(response) = slot.get_mut()
+                                && response.description != description
+                            {
                                 response.description =
                                     format!("{} Or: {description}.", response.description);
                             }

@@ -8,6 +8,9 @@ use std::str::FromStr;
 #[error("{0}")]
 pub struct InvalidId(pub String);
 
+/// Longest source name, in characters (all ASCII).
+pub const MAX_SOURCE_NAME_LEN: usize = 64;
+
 /// A configured source name: `[a-z0-9-]+`, at most 64 characters. It prefixes every id
 /// the source issues, so it can never contain `:`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,7 +28,7 @@ impl FromStr for SourceName {
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let valid = !raw.is_empty()
-            && raw.len() <= 64
+            && raw.len() <= MAX_SOURCE_NAME_LEN
             && raw
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -107,8 +110,9 @@ pub struct ConversationId {
     native: String,
 }
 
-/// Longest native id the gateway accepts from a client.
-const MAX_NATIVE_ID_LEN: usize = 256;
+/// Longest native id the gateway accepts from a client, in characters (what a JSON Schema
+/// `pattern` can count, so the OpenAPI document states the limit exactly).
+pub const MAX_NATIVE_ID_LEN: usize = 256;
 
 impl ConversationId {
     /// Builds an id from parts a vendor handed us.
@@ -137,9 +141,9 @@ impl FromStr for ConversationId {
         let (source, native) = raw.split_once(':').ok_or_else(|| {
             InvalidId("a conversation id has the form `<source>:<native id>`".to_owned())
         })?;
-        if native.is_empty() || native.len() > MAX_NATIVE_ID_LEN {
+        if native.is_empty() || native.chars().count() > MAX_NATIVE_ID_LEN {
             return Err(InvalidId(format!(
-                "the native part of a conversation id must be 1 to {MAX_NATIVE_ID_LEN} bytes"
+                "the native part of a conversation id must be 1 to {MAX_NATIVE_ID_LEN} characters"
             )));
         }
         if native.chars().any(char::is_control) {
@@ -196,5 +200,13 @@ mod tests {
         for raw in ["", "Help", "a_b", "a:b", &"x".repeat(65)] {
             assert!(raw.parse::<SourceName>().is_err(), "{raw:?} was accepted");
         }
+    }
+
+    #[test]
+    fn native_id_length_counts_characters_as_the_openapi_pattern_does() {
+        let longest = format!("helpdesk:{}", "会".repeat(MAX_NATIVE_ID_LEN));
+        assert!(longest.parse::<ConversationId>().is_ok());
+        let longer = format!("helpdesk:{}", "a".repeat(MAX_NATIVE_ID_LEN + 1));
+        assert!(longer.parse::<ConversationId>().is_err());
     }
 }

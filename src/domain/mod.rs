@@ -6,6 +6,8 @@ mod message;
 mod vendor_data;
 
 pub use conversation::{Conversation, SortKey};
-pub use ids::{ConversationId, InvalidId, SourceName, VendorKind};
+pub use ids::{
+    ConversationId, InvalidId, MAX_NATIVE_ID_LEN, MAX_SOURCE_NAME_LEN, SourceName, VendorKind,
+};
 pub use message::{ContentType, Message, Role};
 pub use vendor_data::VendorData;

@@ -3,12 +3,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod client;
 mod conversations;
 mod docs;
 mod edge;
 mod errors;
 mod helpers;
 mod messages;
+mod node;
 mod openapi;
 mod ops;
 mod paging;

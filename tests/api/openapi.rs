@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, assert_problem, urlencode};
 
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
 
@@ -59,4 +59,50 @@ async fn served_openapi_is_the_generated_document_and_is_3_1() {
             "{path} is not documented"
         );
     }
+}
+
+#[tokio::test]
+async fn the_lengths_the_document_states_are_the_ones_the_gateway_enforces() {
+    // Arrange: limits as the document states them, in characters; multi-byte characters,
+    // so a limit counted in bytes would show.
+    let app = TestApp::spawn().await;
+    let (_, served) = app.get_json("/openapi.json").await;
+    let schemas = &served["components"]["schemas"];
+    let filter_max = schemas["FilterId"]["maxLength"].as_u64().unwrap() as usize;
+    let id_pattern = schemas["ConversationId"]["pattern"].as_str().unwrap();
+    let native_max = conversation_gateway::domain::MAX_NATIVE_ID_LEN;
+    assert!(
+        id_pattern.ends_with(&format!("{{1,{native_max}}}$")),
+        "{id_pattern}"
+    );
+    let customer = |len: usize| urlencode(&"会".repeat(len));
+    let messages = |len: usize| {
+        format!(
+            "/conversations/{}/messages",
+            urlencode(&format!("helpdesk:{}", "会".repeat(len)))
+        )
+    };
+
+    // Act
+    let at_filter_max = app
+        .get(&format!(
+            "/conversations?customer_id={}",
+            customer(filter_max)
+        ))
+        .await;
+    let over_filter_max = app
+        .get(&format!(
+            "/conversations?customer_id={}",
+            customer(filter_max + 1)
+        ))
+        .await;
+    let at_native_max = app.get(&messages(native_max)).await;
+    let over_native_max = app.get(&messages(native_max + 1)).await;
+
+    // Assert: at the limit the value is taken (a customer or conversation nobody has),
+    // one character over it is refused.
+    assert_eq!(at_filter_max.status().as_u16(), 200);
+    assert_problem(over_filter_max, 400, "INVALID_PARAMETER").await;
+    assert_problem(at_native_max, 404, "CONVERSATION_NOT_FOUND").await;
+    assert_problem(over_native_max, 400, "INVALID_CONVERSATION_ID").await;
 }
