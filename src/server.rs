@@ -94,7 +94,10 @@ pub async fn serve(
     // hyper's timer restarts whenever a connection goes idle, which would make it the
     // keep-alive timeout too; `expiry` keeps the two apart.
     http.header_read_timeout(None)
-        .max_buf_size(limits.max_head_bytes);
+        .max_buf_size(limits.max_head_bytes)
+        // A client that closes its side has left: its request is dropped at once, so no
+        // vendor call starts for it.
+        .half_close(false);
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {

@@ -5,6 +5,7 @@
 mod cli;
 mod client;
 mod conversations;
+mod disconnect;
 mod docs;
 mod edge;
 mod errors;
