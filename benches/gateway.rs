@@ -76,8 +76,12 @@ struct Load {
     p99_ms: f64,
     failures: u64,
     peak_rss_mb: Option<f64>,
+    /// CPU time (user + system, from /proc) the measured processes spent per request.
+    cpu_us_per_request: Option<f64>,
     /// Calls the simulators received during the run, per request answered.
     vendor_calls_per_request: f64,
+    /// Requests answered.
+    requests: u64,
 }
 
 struct Row {
@@ -336,13 +340,13 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| run | requests/s | p50 ms | p95 ms | p99 ms | failed | peak RSS MB | vendor calls / request |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| run | requests/s | p50 ms | p95 ms | p99 ms | failed | peak RSS MB | CPU µs / request | vendor calls / request |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in rows {
         let l = &row.load;
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} |",
             row.name,
             l.requests_per_second,
             l.p50_ms,
@@ -351,6 +355,8 @@ fn report(
             l.failures,
             l.peak_rss_mb
                 .map_or_else(|| "–".to_owned(), |mb| format!("{mb:.1}")),
+            l.cpu_us_per_request
+                .map_or_else(|| "–".to_owned(), |us| format!("{us:.0}")),
             l.vendor_calls_per_request,
         );
     }
@@ -375,6 +381,21 @@ fn report(
         "≥ 0.8",
         throughput >= 0.8,
     );
+    for (pair, connections) in [(&loaded, settings.connections), (&alone, 1)] {
+        if let (Some(gateway), Some(nginx)) = (
+            pair.gateway.cpu_us_per_request,
+            pair.nginx.cpu_us_per_request,
+        ) {
+            ratio(
+                &format!(
+                    "CPU per request, gateway / nginx (one source, cache off, distinct requests, {connections} connections)"
+                ),
+                gateway / nginx,
+                "≤ 3",
+                gateway / nginx <= 3.0,
+            );
+        }
+    }
     let added = loaded.gateway.p50_ms - loaded.nginx.p50_ms;
     ratio(
         &format!(
@@ -389,8 +410,8 @@ fn report(
     ratio(
         "added p50 latency, ms (one connection)",
         added,
-        "≤ 1",
-        added <= 1.0,
+        "≤ 0.5",
+        added <= 0.5,
     );
     let p50 = fanout.p50_ms / slowest.p50_ms;
     ratio(
@@ -699,9 +720,14 @@ impl Wrk {
             // "5" resets the peak RSS the kernel keeps (VmHWM) to the current RSS.
             let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
         }
+        let cpu_before: Option<f64> = pids.iter().map(|pid| cpu_seconds(*pid)).sum();
         let mut load = self.run(url, connections, distinct)?;
+        let cpu_after: Option<f64> = pids.iter().map(|pid| cpu_seconds(*pid)).sum();
         let total: Option<f64> = pids.iter().map(|pid| peak_rss_mb(*pid)).sum();
         load.peak_rss_mb = total;
+        load.cpu_us_per_request = cpu_before
+            .zip(cpu_after)
+            .map(|(before, after)| (after - before) * 1e6 / load.requests as f64);
         Ok(load)
     }
 
@@ -752,9 +778,34 @@ impl Wrk {
             failures: summary["errors"].as_u64().unwrap_or(0)
                 + summary["non2xx"].as_u64().unwrap_or(0),
             peak_rss_mb: None,
+            cpu_us_per_request: None,
+            requests: summary["requests"].as_u64().unwrap_or(0).max(1),
             vendor_calls_per_request: vendor_calls / number("requests"),
         })
     }
+}
+
+/// User plus system CPU seconds process `pid` has spent (its threads included).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks_per_second())
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux when unknown).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 fn peak_rss_mb(pid: u32) -> Option<f64> {

@@ -59,7 +59,7 @@ pub struct SourceReport {
 #[derive(Debug, Clone)]
 pub struct ConversationsPage {
     /// The page's conversations, in list order.
-    pub items: Vec<Conversation>,
+    pub items: Vec<Arc<Conversation>>,
     /// Whether more conversations may follow the last one.
     pub has_more: bool,
     /// Every asked source's outcome.
@@ -210,7 +210,7 @@ impl Aggregator {
                 outcome,
             });
         }
-        items.sort_by_cached_key(Conversation::sort_key);
+        items.sort_by(|a, b| a.list_order(b));
         if items.len() > page_size {
             items.truncate(page_size);
             has_more = true;

@@ -49,7 +49,7 @@ impl SplitRule {
 #[derive(Debug)]
 pub(super) enum Slice {
     /// Every conversation in it, filtered exactly, in list order.
-    Complete(Vec<Conversation>),
+    Complete(Vec<Arc<Conversation>>),
     /// It needs more vendor pages than a slice may take, so it is split instead: the
     /// vendor's `total` for it (if sent), and how many conversations were seen.
     TooFull {
@@ -74,7 +74,7 @@ impl Weight for Arc<Slice> {
 /// One vendor page of a slice being read, filtered exactly.
 #[derive(Debug)]
 pub(super) struct VendorPage {
-    items: Vec<Conversation>,
+    items: Vec<Arc<Conversation>>,
     next_cursor: Option<String>,
     total: Option<u64>,
 }
@@ -95,7 +95,7 @@ impl Aggregator {
         query: &ConversationQuery,
         after: Option<&SortKey>,
         page_size: usize,
-    ) -> Result<(Vec<Conversation>, bool), VendorError> {
+    ) -> Result<(Vec<Arc<Conversation>>, bool), VendorError> {
         let mut found = match adapter.slicing() {
             Some(slicing) => {
                 self.read_slices(ctx, adapter, slicing, query, after, page_size)
@@ -104,7 +104,7 @@ impl Aggregator {
             None => match &*self.slice(ctx, adapter, query, None).await? {
                 Slice::Complete(items) => items
                     .iter()
-                    .filter(|item| after.is_none_or(|after| item.sort_key() > *after))
+                    .filter(|item| after.is_none_or(|after| item.lists_after(after)))
                     .take(page_size + 1)
                     .cloned()
                     .collect(),
@@ -117,7 +117,7 @@ impl Aggregator {
                 }
             },
         };
-        found.sort_by_cached_key(Conversation::sort_key);
+        found.sort_by(|a, b| a.list_order(b));
         let more = found.len() > page_size;
         found.truncate(page_size);
         Ok((found, more))
@@ -134,7 +134,7 @@ impl Aggregator {
         query: &ConversationQuery,
         after: Option<&SortKey>,
         page_size: usize,
-    ) -> Result<Vec<Conversation>, VendorError> {
+    ) -> Result<Vec<Arc<Conversation>>, VendorError> {
         let wanted = page_size + 1;
         let window = Span::of(query);
         // Everything newer than the last item served was on an earlier page. Items without
@@ -185,11 +185,11 @@ impl Aggregator {
                         for item in items {
                             let untimed = item.sort_time().is_none();
                             if (untimed && !oldest)
-                                || after.is_some_and(|after| item.sort_key() <= *after)
+                                || after.is_some_and(|after| !item.lists_after(after))
                             {
                                 continue;
                             }
-                            if seen.insert(item.id.clone()) {
+                            if seen.insert(ById(item.clone())) {
                                 found.push(item.clone());
                             }
                         }
@@ -269,6 +269,7 @@ impl Aggregator {
                         .items
                         .into_iter()
                         .filter(|item| matches(item, query))
+                        .map(Arc::new)
                         .collect(),
                     next_cursor: batch.next_cursor,
                     total: batch.total,
@@ -307,9 +308,9 @@ impl Aggregator {
                     .collect(),
             });
         }
-        let mut seen = HashSet::new();
-        items.retain(|item: &Conversation| seen.insert(item.id.clone()));
-        items.sort_by_cached_key(Conversation::sort_key);
+        let mut seen = HashSet::with_capacity(items.len());
+        items.retain(|item| seen.insert(ById(item.clone())));
+        items.sort_by(|a, b| a.list_order(b));
         Ok(Slice::Complete(items))
     }
 }
@@ -327,4 +328,21 @@ fn matches(item: &Conversation, query: &ConversationQuery) -> bool {
     in_window
         && field_ok(&query.customer_id, &item.customer_id)
         && field_ok(&query.agent_id, &item.agent_id)
+}
+
+/// A conversation in a set of ids: equal to another with the same id.
+struct ById(Arc<Conversation>);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for ById {}
+
+impl std::hash::Hash for ById {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
 }

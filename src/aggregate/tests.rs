@@ -156,7 +156,7 @@ async fn walk(
         if !page.has_more {
             return ids;
         }
-        after = page.items.last().map(Conversation::sort_key);
+        after = page.items.last().map(|last| last.sort_key());
     }
 }
 
@@ -530,7 +530,7 @@ fn page_of(reports: Vec<SourceReport>, items: &[(&str, i64)], has_more: bool) ->
     ConversationsPage {
         items: items
             .iter()
-            .map(|(id, t)| conversation(&"a".parse().unwrap(), id, Some(*t)))
+            .map(|(id, t)| Arc::new(conversation(&"a".parse().unwrap(), id, Some(*t))))
             .collect(),
         has_more,
         reports,

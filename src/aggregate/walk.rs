@@ -95,7 +95,7 @@ pub struct SourceState {
 #[derive(Debug)]
 pub struct WalkPage {
     /// The page's conversations, in list order.
-    pub items: Vec<Conversation>,
+    pub items: Vec<Arc<Conversation>>,
     /// Where the next page starts (`None`: this was the last one).
     pub next: Option<Position>,
     /// Every source of the walk, by name.

@@ -159,7 +159,7 @@ pub async fn list_conversations(
         data: page
             .items
             .into_iter()
-            .map(|item| ConversationView::new(item, include_vendor_data))
+            .map(|item| ConversationView::new(Arc::unwrap_or_clone(item), include_vendor_data))
             .collect(),
         next_page_token,
         sources: page.sources.iter().map(SourceStatusView::from).collect(),

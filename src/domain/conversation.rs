@@ -56,21 +56,42 @@ impl Conversation {
     /// Its position in the gateway's list order.
     pub fn sort_key(&self) -> SortKey {
         SortKey {
-            time_ms: self.sort_time().map(|t| t.timestamp_millis()),
+            time_ms: self.sort_time_ms(),
             id: self.id.to_string(),
         }
+    }
+
+    /// How it compares with `other` in the list order: `sort_key` order, without building
+    /// the keys (sorting a page would otherwise allocate an id string per comparison).
+    pub fn list_order(&self, other: &Self) -> Ordering {
+        by_time(self.sort_time_ms(), other.sort_time_ms()).then_with(|| self.id.text_cmp(&other.id))
+    }
+
+    /// Whether it lists after `key`: `self.sort_key() > *key`, without building the key.
+    pub fn lists_after(&self, key: &SortKey) -> bool {
+        by_time(self.sort_time_ms(), key.time_ms)
+            .then_with(|| self.id.text_cmp_str(&key.id))
+            .is_gt()
+    }
+
+    fn sort_time_ms(&self) -> Option<i64> {
+        self.sort_time().map(|t| t.timestamp_millis())
+    }
+}
+
+/// Newest first; no time last.
+fn by_time(a: Option<i64>, b: Option<i64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => b.cmp(&a),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
     }
 }
 
 impl Ord for SortKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        let by_time = match (self.time_ms, other.time_ms) {
-            (Some(a), Some(b)) => b.cmp(&a),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        };
-        by_time.then_with(|| self.id.cmp(&other.id))
+        by_time(self.time_ms, other.time_ms).then_with(|| self.id.cmp(&other.id))
     }
 }
 
@@ -83,6 +104,36 @@ impl PartialOrd for SortKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn conversation(time_ms: Option<i64>, id: &str) -> Conversation {
+        Conversation {
+            id: id.parse().unwrap(),
+            vendor: VendorKind::Gptbots,
+            title: None,
+            channel: None,
+            started_at: time_ms.and_then(DateTime::from_timestamp_millis),
+            ended_at: None,
+            last_message_at: None,
+            duration_seconds: None,
+            message_count: None,
+            customer_id: None,
+            agent_id: None,
+            bot_id: None,
+            vendor_data: VendorData::from_value(&serde_json::json!({})),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn list_order_and_lists_after_agree_with_sort_keys(
+            a in (proptest::option::of(0i64..3), "[ab]{1,2}:[0-9a]{1,2}"),
+            b in (proptest::option::of(0i64..3), "[ab]{1,2}:[0-9a]{1,2}"),
+        ) {
+            let (x, y) = (conversation(a.0, &a.1), conversation(b.0, &b.1));
+            proptest::prop_assert_eq!(x.list_order(&y), x.sort_key().cmp(&y.sort_key()));
+            proptest::prop_assert_eq!(x.lists_after(&y.sort_key()), x.sort_key() > y.sort_key());
+        }
+    }
 
     fn key(time_ms: Option<i64>, id: &str) -> SortKey {
         SortKey {

@@ -1,5 +1,6 @@
 //! Source names, vendor keys and public conversation ids (`<source>:<native id>`).
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
@@ -132,6 +133,31 @@ impl ConversationId {
     pub fn native(&self) -> &str {
         &self.native
     }
+
+    /// Compares the ids' text (`<source>:<native id>`) without building it.
+    pub fn text_cmp(&self, other: &Self) -> Ordering {
+        if self.source == other.source {
+            return self.native.cmp(&other.native);
+        }
+        self.text_bytes().cmp(other.text_bytes())
+    }
+
+    /// Compares the id's text with `text`, without building it.
+    pub fn text_cmp_str(&self, text: &str) -> Ordering {
+        let source = self.source.as_str();
+        match text
+            .strip_prefix(source)
+            .and_then(|rest| rest.strip_prefix(':'))
+        {
+            Some(native) => self.native.as_str().cmp(native),
+            None => self.text_bytes().cmp(text.bytes()),
+        }
+    }
+
+    fn text_bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        let source = self.source.as_str().bytes();
+        source.chain([b':']).chain(self.native.bytes())
+    }
 }
 
 impl FromStr for ConversationId {
@@ -167,6 +193,18 @@ impl fmt::Display for ConversationId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn text_order_is_the_order_of_the_written_ids(
+            a in "[a-z0-9-]{1,3}:[ -~]{1,4}",
+            b in "[a-z0-9-]{1,3}:[ -~]{1,4}",
+        ) {
+            let (x, y): (ConversationId, ConversationId) = (a.parse().unwrap(), b.parse().unwrap());
+            proptest::prop_assert_eq!(x.text_cmp(&y), a.cmp(&b));
+            proptest::prop_assert_eq!(x.text_cmp_str(&b), a.cmp(&b));
+        }
+    }
 
     #[test]
     fn conversation_id_round_trips_when_native_part_contains_colons() {
