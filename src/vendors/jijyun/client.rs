@@ -89,9 +89,9 @@ pub(super) fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, Ve
         }
     }
     match envelope.and_then(|envelope| envelope.data) {
-        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-        Some(data) => {
-            serde_json::from_value(data).map_err(|err| VendorError::Decode(err.to_string()))
-        }
+        None => Ok(Vec::new()),
+        Some(data) => serde_json::from_str::<Option<Vec<WithRaw<Chat>>>>(data.get())
+            .map(Option::unwrap_or_default)
+            .map_err(|err| VendorError::Decode(err.to_string())),
     }
 }

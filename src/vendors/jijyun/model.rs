@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
@@ -46,9 +47,10 @@ pub(super) struct RecordRequest {
 pub(super) struct Envelope {
     #[serde(rename = "Code")]
     code: Option<Value>,
-    /// The chats on success; a reason (or nothing) on failure.
+    /// The chats on success; a reason (or nothing) on failure. Kept as text and read only
+    /// on success, so the chats are parsed once, straight into their types.
     #[serde(rename = "Data")]
-    pub(super) data: Option<Value>,
+    pub(super) data: Option<Box<RawValue>>,
 }
 
 impl Envelope {
