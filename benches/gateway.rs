@@ -381,14 +381,15 @@ fn report(
         "≥ 0.8",
         throughput >= 0.8,
     );
-    for (pair, connections) in [(&loaded, settings.connections), (&alone, 1)] {
+    let loaded_label = format!("{} connections", settings.connections);
+    for (pair, connections) in [(&loaded, loaded_label.as_str()), (&alone, "one connection")] {
         if let (Some(gateway), Some(nginx)) = (
             pair.gateway.cpu_us_per_request,
             pair.nginx.cpu_us_per_request,
         ) {
             ratio(
                 &format!(
-                    "CPU per request, gateway / nginx (one source, cache off, distinct requests, {connections} connections)"
+                    "CPU per request, gateway / nginx (one source, cache off, distinct requests, {connections})"
                 ),
                 gateway / nginx,
                 "≤ 3",
