@@ -13,7 +13,18 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::domain::{SourceName, VendorKind};
-use crate::ratelimit::RateLimit;
+
+/// A source's quota: a steady rate and the burst it may spend at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: NonZeroU32,
+    /// Requests that may go out at once after a quiet spell.
+    pub burst: NonZeroU32,
+}
+
+/// Longest vendor cool-down by default (`rate_limit.max_cool_down_ms`).
+pub const DEFAULT_MAX_COOL_DOWN: Duration = Duration::from_secs(60);
 
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "GATEWAY_CONFIG";
@@ -240,7 +251,7 @@ impl Default for RateLimitStoreConfig {
             store: RateLimitStore::default(),
             redis_url: None,
             replicas: None,
-            max_cool_down: crate::ratelimit::DEFAULT_MAX_COOL_DOWN,
+            max_cool_down: DEFAULT_MAX_COOL_DOWN,
         }
     }
 }
@@ -908,7 +919,7 @@ impl RawConfig {
         let max_cool_down = millis(
             self.rate_limit.max_cool_down_ms,
             "rate_limit.max_cool_down_ms",
-            crate::ratelimit::DEFAULT_MAX_COOL_DOWN,
+            DEFAULT_MAX_COOL_DOWN,
             false,
         )?;
 

@@ -19,3 +19,6 @@ pub mod sandbox;
 pub mod server;
 pub mod telemetry;
 pub mod vendors;
+
+#[cfg(test)]
+mod layering;

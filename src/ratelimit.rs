@@ -11,21 +11,15 @@ use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
+// The quota and cool-down settings are config values; they are named here too, where
+// they are used.
+pub use crate::config::{DEFAULT_MAX_COOL_DOWN, RateLimit};
 use crate::config::{RateLimitStore, RateLimitStoreConfig};
 use crate::domain::SourceName;
 
 mod redis;
 
 pub use self::redis::RedisQuotas;
-
-/// A source's quota: a steady rate and the burst it may spend at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Sustained requests per second.
-    pub per_second: NonZeroU32,
-    /// Requests that may go out at once after a quiet spell.
-    pub burst: NonZeroU32,
-}
 
 /// Why no permit was given within the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +29,6 @@ pub enum Denied {
     /// The vendor told us to hold off, and that lasts past the deadline by this much from now.
     CoolDown(Duration),
 }
-
-/// Longest vendor cool-down by default (`rate_limit.max_cool_down_ms`).
-pub const DEFAULT_MAX_COOL_DOWN: Duration = Duration::from_secs(60);
 
 /// Where source quotas live (this process, or Redis shared by every replica), and the
 /// longest cool-down a vendor may impose.
