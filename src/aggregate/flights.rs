@@ -1,8 +1,13 @@
 //! Shared vendor reads: identical reads in flight share one call, finished ones are kept
 //! for the TTL, and every cache is bounded by the conversations or messages it holds.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use moka::future::Cache;
 
 use crate::vendors::VendorError;
@@ -24,7 +29,12 @@ pub(super) struct Flights<K, V> {
     name: &'static str,
     cache: Cache<K, V>,
     keep: bool,
+    /// Vendor calls running on their own task, by key, until they finish.
+    detached: Arc<Mutex<HashMap<K, DetachedCall<V>>>>,
 }
+
+/// A vendor call on its own task, awaited by every request that wants its answer.
+type DetachedCall<V> = Shared<BoxFuture<'static, Result<V, VendorError>>>;
 
 impl<K, V> Flights<K, V>
 where
@@ -50,6 +60,7 @@ where
             name,
             cache,
             keep: !ttl.is_zero(),
+            detached: Arc::default(),
         }
     }
 
@@ -70,6 +81,61 @@ where
             self.cache.invalidate(&key).await;
         }
         outcome
+    }
+
+    /// Like [`Flights::get`], for one vendor call that, once started, runs to its end on its
+    /// own task: its quota is spent, so its answer is kept (for the TTL) even when every
+    /// request that wanted it has left, and a request that asks meanwhile, or takes over
+    /// from one that left, waits for it instead of calling again. Nothing starts for a
+    /// request that has left: `load` is only started when a request is there to await it.
+    pub(super) async fn get_detached(
+        &self,
+        key: K,
+        load: impl Future<Output = Result<V, VendorError>> + Send + 'static,
+    ) -> Result<V, VendorError> {
+        let call = async { self.join_or_start(key.clone(), load).await };
+        self.get(key.clone(), call).await
+    }
+
+    /// The call in flight for `key`, or a new one running `load`.
+    fn join_or_start(
+        &self,
+        key: K,
+        load: impl Future<Output = Result<V, VendorError>> + Send + 'static,
+    ) -> DetachedCall<V> {
+        let mut detached = self.detached.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(call) = detached.get(&key) {
+            return call.clone();
+        }
+        let (cache, keep, table, finished) = (
+            self.cache.clone(),
+            self.keep,
+            self.detached.clone(),
+            key.clone(),
+        );
+        // The table stays locked until the call is in it, so the task cannot remove it first.
+        let task = tokio::spawn(async move {
+            let outcome = load.await;
+            if let (true, Ok(value)) = (keep, &outcome) {
+                cache.insert(finished.clone(), value.clone()).await;
+            }
+            table
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&finished);
+            outcome
+        });
+        let call = async move {
+            task.await.unwrap_or_else(|_| {
+                Err(VendorError::Decode(
+                    "the vendor call stopped unexpectedly".to_owned(),
+                ))
+            })
+        }
+        .boxed()
+        .shared();
+        detached.insert(key, call.clone());
+        call
     }
 
     /// Drops a kept answer (nothing happens when there is none).

@@ -176,7 +176,7 @@ impl Aggregator {
             let outcome = match adapter.unsupported(query) {
                 Some(reason) => Err(SourceOutcome::Skipped(reason)),
                 None => {
-                    let read = self.read_source(ctx, adapter.as_ref(), query, after, page_size);
+                    let read = self.read_source(ctx, adapter, query, after, page_size);
                     match tokio::time::timeout(ctx.remaining(), read).await {
                         Ok(Ok(found)) => Ok(found),
                         Ok(Err(err)) => Err(SourceOutcome::Failed(err)),

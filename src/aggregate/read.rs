@@ -91,7 +91,7 @@ impl Aggregator {
     pub(super) async fn read_source(
         &self,
         ctx: &CallContext,
-        adapter: &dyn VendorAdapter,
+        adapter: &Arc<dyn VendorAdapter>,
         query: &ConversationQuery,
         after: Option<&SortKey>,
         page_size: usize,
@@ -129,7 +129,7 @@ impl Aggregator {
     async fn read_slices(
         &self,
         ctx: &CallContext,
-        adapter: &dyn VendorAdapter,
+        adapter: &Arc<dyn VendorAdapter>,
         slicing: Slicing,
         query: &ConversationQuery,
         after: Option<&SortKey>,
@@ -222,7 +222,7 @@ impl Aggregator {
     async fn slice(
         &self,
         ctx: &CallContext,
-        adapter: &dyn VendorAdapter,
+        adapter: &Arc<dyn VendorAdapter>,
         query: &ConversationQuery,
         split: Option<SplitRule>,
     ) -> Result<Arc<Slice>, VendorError> {
@@ -242,7 +242,7 @@ impl Aggregator {
     async fn read_slice(
         &self,
         ctx: &CallContext,
-        adapter: &dyn VendorAdapter,
+        adapter: &Arc<dyn VendorAdapter>,
         query: &ConversationQuery,
         split: Option<SplitRule>,
     ) -> Result<Slice, VendorError> {
@@ -260,22 +260,24 @@ impl Aggregator {
                 ));
             }
             let key = (adapter.source().clone(), query.clone(), cursor.clone());
-            let load = async {
+            let call = (adapter.clone(), ctx.clone(), query.clone(), cursor.clone());
+            let load = async move {
+                let (adapter, ctx, query, cursor) = call;
                 let batch = adapter
-                    .list_conversations(ctx, query, cursor.as_deref())
+                    .list_conversations(&ctx, &query, cursor.as_deref())
                     .await?;
                 Ok(Arc::new(VendorPage {
                     items: batch
                         .items
                         .into_iter()
-                        .filter(|item| matches(item, query))
+                        .filter(|item| matches(item, &query))
                         .map(Arc::new)
                         .collect(),
                     next_cursor: batch.next_cursor,
                     total: batch.total,
                 }))
             };
-            let batch = self.pages.get(key.clone(), load).await?;
+            let batch = self.pages.get_detached(key.clone(), load).await?;
             read.push(key);
             if page == 0 {
                 total = batch.total;
