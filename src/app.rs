@@ -3,93 +3,33 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::time::Instant;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::aggregate::Aggregator;
+use crate::api::error::ApiError;
 use crate::auth::{self, Authenticator};
-use crate::config::{Config, SourceConfig};
+use crate::config::Config;
 use crate::cursor::CursorKey;
-use crate::error::ApiError;
 use crate::guard::{self, Guard};
 use crate::server::{self, ConnectionLimits};
-use crate::vendors::{self, BodyBudget, CallContext, VendorRegistry};
+use crate::state::{REQUEST_ID, SharedState};
+use crate::vendors::{self, VendorRegistry};
 use crate::{api, metrics};
 
-/// Header carrying the request id, in and out.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// Share of the request budget given to vendor calls; the rest is for merging and writing.
-const FAN_OUT_SHARE: f64 = 0.9;
-
-/// Everything handlers share, behind one `Arc`: axum clones the state for every layer of
-/// every request, and one reference count is cheaper than one per part.
-#[derive(Clone)]
-pub struct AppState(Arc<SharedState>);
-
-impl AppState {
-    /// Shares `state`.
-    pub fn new(state: SharedState) -> Self {
-        Self(Arc::new(state))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = SharedState;
-
-    fn deref(&self) -> &SharedState {
-        &self.0
-    }
-}
-
-/// The parts of [`AppState`].
-pub struct SharedState {
-    /// The fan-out engine over every source.
-    pub aggregator: Aggregator,
-    /// Signs page tokens.
-    pub cursor: CursorKey,
-    /// Configured sources, for `GET /sources`.
-    pub sources: Vec<SourceConfig>,
-    /// Whole budget of one request.
-    pub request_timeout: Duration,
-    /// Longest `since`..`until` range.
-    pub max_range_days: u32,
-    /// Who may call, and which paths are open.
-    pub auth: Authenticator,
-    /// Inbound size, concurrency and per-consumer limits.
-    pub guard: Guard,
-    /// The bytes of vendor answers held now, shared by every source.
-    pub vendor_bytes: BodyBudget,
-    /// Connection timeouts and cap, for [`serve`].
-    pub connections: ConnectionLimits,
-    /// False until serving and again once shutdown begins.
-    pub ready: AtomicBool,
-}
-
-impl SharedState {
-    /// The context of vendor calls made for one request: its deadline and id.
-    pub fn call_context(&self, headers: &HeaderMap) -> CallContext {
-        CallContext {
-            deadline: Instant::now() + self.request_timeout.mul_f64(FAN_OUT_SHARE),
-            request_id: headers
-                .get(&REQUEST_ID)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned),
-        }
-    }
-}
+/// Re-exported: the tests name the state `app::AppState`.
+pub use crate::state::AppState;
 
 /// Builds the state and router for `config`.
 pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
@@ -107,7 +47,7 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
             CursorKey::random()
         }
     };
-    let auth = Authenticator::new(&config.auth);
+    let auth = Arc::new(Authenticator::new(&config.auth));
     if !auth.is_on() {
         tracing::warn!(
             "NO AUTH: auth.api_keys is empty, so the API is open to anyone who can reach it. \
@@ -121,16 +61,15 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         sources: config.sources.clone(),
         request_timeout: config.server.request_timeout,
         max_range_days: config.server.max_range_days,
-        auth,
-        guard: Guard::new(&config.server),
         vendor_bytes,
-        connections: ConnectionLimits::new(&config.server),
+        server: config.server.clone(),
         ready: AtomicBool::new(false),
     });
-    Ok((router(state.clone()), state))
+    let guard = Arc::new(Guard::new(&config.server));
+    Ok((router(state.clone(), auth, guard), state))
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, auth: Arc<Authenticator>, guard: Arc<Guard>) -> Router {
     let (api, spec) = api::router().split_for_parts();
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
         let request_id = request
@@ -165,25 +104,19 @@ fn router(state: AppState) -> Router {
                 .layer(trace)
                 .layer(middleware::from_fn(metrics::track))
                 .layer(middleware::from_fn_with_state(
-                    state.clone(),
+                    guard.clone(),
                     guard::limit_size,
                 ))
                 .layer(middleware::from_fn_with_state(
-                    state.clone(),
+                    guard.clone(),
                     guard::shed_load,
                 ))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     enforce_budget,
                 ))
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    auth::authenticate,
-                ))
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    guard::limit_consumer,
-                )),
+                .layer(middleware::from_fn_with_state(auth, auth::authenticate))
+                .layer(middleware::from_fn_with_state(guard, guard::limit_consumer)),
         )
         .with_state(state)
 }
@@ -245,7 +178,8 @@ async fn enforce_budget(State(state): State<AppState>, request: Request, next: N
 pub async fn serve(listener: TcpListener, router: Router, state: AppState) {
     state.ready.store(true, Ordering::SeqCst);
     let shutting_down = state.clone();
-    server::serve(listener, router, state.connections.clone(), async move {
+    let limits = ConnectionLimits::new(&state.server);
+    server::serve(listener, router, limits, async move {
         shutdown_signal().await;
         shutting_down.ready.store(false, Ordering::SeqCst);
         tracing::info!("Shutting down: finishing in-flight requests.");

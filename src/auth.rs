@@ -2,6 +2,7 @@
 //! time. Knows which paths are open and names the consumer for logs and the inbound limit.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
@@ -11,13 +12,11 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::app::AppState;
+use crate::api::PROBE_PATHS;
+use crate::api::error::ApiError;
 use crate::config::{AuthConfig, SHA256_KEY_PREFIX};
-use crate::error::ApiError;
 use crate::metrics;
 
-/// Probes: always open, so orchestrators need no key.
-pub const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
 /// The Prometheus endpoint.
 pub const METRICS_PATH: &str = "/metrics";
 /// Swagger UI (and its assets below it).
@@ -90,11 +89,10 @@ impl Authenticator {
 /// Checks `Authorization: Bearer <key>` where a key is needed, and puts the [`Consumer`]
 /// into the request for the inbound rate limit and the request span.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Authenticator>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let auth = &state.auth;
     let path = request.uri().path();
     let consumer = if !auth.is_on() || auth.is_open(path) {
         request

@@ -10,10 +10,10 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 
-use crate::app::AppState;
-use crate::auth::{Consumer, METRICS_PATH, PROBE_PATHS};
+use crate::api::PROBE_PATHS;
+use crate::api::error::ApiError;
+use crate::auth::{Consumer, METRICS_PATH};
 use crate::config::ServerConfig;
-use crate::error::ApiError;
 use crate::metrics;
 
 /// Consumers remembered by the rate limit before idle ones are dropped.
@@ -61,8 +61,8 @@ impl Guard {
 }
 
 /// Refuses requests whose target or headers are too large: 414 or 431.
-pub async fn limit_size(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match state.guard.check_size(&request) {
+pub async fn limit_size(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    match guard.check_size(&request) {
         Ok(()) => next.run(request).await,
         Err(err) => {
             metrics::http_refused(match err {
@@ -77,12 +77,12 @@ pub async fn limit_size(State(state): State<AppState>, request: Request, next: N
 /// Serves at most `server.max_concurrent_requests` at once and sheds the rest at once with
 /// a 503: a client retrying after a second beats a queue that outlives its timeout.
 /// Probes and `/metrics` are never shed, so an overloaded gateway still reports.
-pub async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn shed_load(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if PROBE_PATHS.contains(&path) || path == METRICS_PATH {
         return next.run(request).await;
     }
-    let Ok(_permit) = state.guard.in_flight.clone().try_acquire_owned() else {
+    let Ok(_permit) = guard.in_flight.clone().try_acquire_owned() else {
         metrics::http_refused("overloaded");
         return ApiError::Overloaded.into_response();
     };
@@ -92,7 +92,7 @@ pub async fn shed_load(State(state): State<AppState>, request: Request, next: Ne
 /// Applies `server.consumer_rate_limit` to the consumer `auth` named: a 429 with
 /// `Retry-After` when it is over its rate.
 pub async fn limit_consumer(
-    State(state): State<AppState>,
+    State(guard): State<Arc<Guard>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -100,10 +100,9 @@ pub async fn limit_consumer(
     if PROBE_PATHS.contains(&path) || path == METRICS_PATH {
         return next.run(request).await;
     }
-    let (Some(limiter), Some(consumer)) = (
-        &state.guard.per_consumer,
-        request.extensions().get::<Consumer>(),
-    ) else {
+    let (Some(limiter), Some(consumer)) =
+        (&guard.per_consumer, request.extensions().get::<Consumer>())
+    else {
         return next.run(request).await;
     };
     // Forget idle consumers now and then, so client addresses cannot grow the map forever.

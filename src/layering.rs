@@ -3,10 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The one circle still to break: `AppState` lives in `app`, which also builds the router;
-/// the middleware (`auth`, `guard`) and handlers (`api`) read it, and `error` maps API views.
-/// Breaking it shrinks this list; no new circle may appear.
-const KNOWN_CIRCLES: &[&[&str]] = &[&["api", "app", "auth", "error", "guard", "server"]];
+/// Circles still to break: none. The HTTP edge points one way (`app` → `auth`, `guard`,
+/// `server` → `api` → `state` → `aggregate` → `vendors`); a new circle fails the test below.
+const KNOWN_CIRCLES: &[&[&str]] = &[];
 
 /// Top-level module → the top-level modules its non-test code names through `crate::`.
 fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {

@@ -11,12 +11,12 @@ pub mod config;
 pub mod cursor;
 pub mod demo;
 pub mod domain;
-pub mod error;
 pub mod guard;
 pub mod metrics;
 pub mod ratelimit;
 pub mod sandbox;
 pub mod server;
+pub mod state;
 pub mod telemetry;
 pub mod vendors;
 

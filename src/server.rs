@@ -24,8 +24,8 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use crate::api::error::{ApiError, PROBLEM_JSON};
 use crate::config::{MAX_URI_BYTES_CEILING, ServerConfig};
-use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics;
 
 /// Most header fields hyper reads in a request (its default); more is its own 431.

@@ -7,15 +7,15 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use utoipa::IntoParams;
 
+use super::error::{ApiError, Problem};
 use super::json::JsonBody;
 use super::params::{FilterIdParam, IncludeParam, MAX_FILTER_LEN, PageTokenParam, SourceNameParam};
 use super::query::QueryParams;
 use super::views::{ConversationPage, ConversationView, SourceStatusView, Vendor};
 use crate::aggregate::{AllFailed, Position, ResumeError, Verdict, Walk};
-use crate::app::AppState;
 use crate::cursor::{TokenError, fingerprint};
 use crate::domain::{SourceName, VendorKind};
-use crate::error::{ApiError, Problem};
+use crate::state::AppState;
 use crate::vendors::{ConversationQuery, VendorAdapter};
 
 /// Default `page_size`.

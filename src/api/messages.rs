@@ -5,14 +5,14 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+use super::error::{ApiError, Problem};
 use super::json::JsonBody;
 use super::params::{ConversationIdParam, IncludeParam, PageTokenParam};
 use super::query::QueryParams;
 use super::views::{MessagePage, MessageView};
-use crate::app::AppState;
 use crate::cursor::TokenError;
 use crate::domain::ConversationId;
-use crate::error::{ApiError, Problem};
+use crate::state::AppState;
 
 /// Default `page_size`.
 pub const DEFAULT_PAGE_SIZE: usize = 50;

@@ -1,6 +1,7 @@
 //! The gateway's HTTP API: handlers, their shapes, and the OpenAPI document made from them.
 
 pub mod conversations;
+pub mod error;
 pub mod health;
 mod json;
 pub mod messages;
@@ -17,9 +18,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::auth::PROBE_PATHS;
-use crate::error::Problem;
+use self::error::Problem;
+use crate::state::AppState;
+
+/// Probes: always open, so orchestrators need no key.
+pub const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
 
 /// Name of the bearer security scheme in the document.
 const BEARER: &str = "bearer";

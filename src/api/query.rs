@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// A query string split into parameters, each with every value it was given.
 pub struct QueryParams {

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 
+use super::error::Problem;
 use super::views::{
     BreakerStateView, BreakerView, RateLimitView, SourceHealthView, SourceList, SourceView,
 };
-use crate::app::AppState;
 use crate::config::redact_url;
-use crate::error::Problem;
+use crate::state::AppState;
 use crate::vendors::Upstream;
 use crate::vendors::resilience::BreakerState;
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::views::SourceStatusView;
+use super::views::SourceStatusView;
 use crate::domain::{SourceName, VendorKind};
 use crate::vendors::VendorError;
 
