@@ -83,7 +83,7 @@ where
         outcome
     }
 
-    /// Like [`Flights::get`], for one vendor call that, once started, runs to its end on its
+    /// Like [`Flights::get`], for one vendor read that, once started, runs to its end on its
     /// own task: its quota is spent, so its answer is kept (for the TTL) even when every
     /// request that wanted it has left, and a request that asks meanwhile, or takes over
     /// from one that left, waits for it instead of calling again. Nothing starts for a

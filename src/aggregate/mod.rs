@@ -226,13 +226,17 @@ impl Aggregator {
     pub async fn list_messages(
         &self,
         ctx: &CallContext,
-        adapter: &dyn VendorAdapter,
+        adapter: &Arc<dyn VendorAdapter>,
         native_id: &str,
     ) -> Result<Arc<Vec<Message>>, VendorError> {
-        let load = async { adapter.list_messages(ctx, native_id).await.map(Arc::new) };
+        let call = (adapter.clone(), ctx.clone(), native_id.to_owned());
+        let load = async move {
+            let (adapter, ctx, native_id) = call;
+            adapter.list_messages(&ctx, &native_id).await.map(Arc::new)
+        };
         let outcome = self
             .messages
-            .get((adapter.source().clone(), native_id.to_owned()), load)
+            .get_detached((adapter.source().clone(), native_id.to_owned()), load)
             .await;
         // A conversation the vendor does not know is an answer, not a failing source.
         match &outcome {

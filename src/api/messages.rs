@@ -101,7 +101,7 @@ pub async fn list_messages(
     let ctx = state.call_context(&headers);
     let messages = state
         .aggregator
-        .list_messages(&ctx, adapter.as_ref(), id.native())
+        .list_messages(&ctx, &adapter, id.native())
         .await
         .map_err(|error| match error {
             crate::vendors::VendorError::NotFound => {
