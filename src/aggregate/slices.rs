@@ -148,8 +148,9 @@ struct Sample {
 
 impl Sample {
     /// Where a slice ending at `frontier` should start to hold about `target`
-    /// conversations, or `None` when the sample cannot say.
-    fn since_for(&self, frontier: i64, target: f64) -> Option<i64> {
+    /// conversations, and how many it is then expected to hold (more than `target` when
+    /// one sampled time stands for more), or `None` when the sample cannot say.
+    fn since_for(&self, frontier: i64, target: f64) -> Option<(i64, f64)> {
         if !(self.span.since < frontier && frontier <= self.span.until) {
             return None;
         }
@@ -168,6 +169,7 @@ impl Sample {
             .get(points - 1)
             .copied()
             .filter(|since| *since > self.span.since)
+            .map(|since| (since, points as f64 * self.per_point))
     }
 }
 
@@ -319,7 +321,7 @@ impl Plan {
                 .as_ref()
                 .filter(|_| !self.unsampled)
                 .and_then(|sample| sample.since_for(until, target));
-            let width = sampled.map_or(width, |since| {
+            let width = sampled.map_or(width, |(since, _)| {
                 (until - since).clamp(MIN_WIDTH_MS, max_width)
             });
             let since = ceil_to_second(until.saturating_sub(width)).max(floor);
@@ -352,8 +354,14 @@ impl Plan {
             .clamp(floor, until - 1);
             let span = Span { since, until };
             self.slices.insert(span.since, span.until);
-            if sampled.is_some() && !tail && self.proposed.len() < MAX_PLANNED_SLICES {
-                self.proposed.insert(span.since, target);
+            // A slice is judged against what its sample points stand for: with a sample
+            // much sparser than a page (a huge window), even one point stands for more
+            // than the target, and the slice's own too-full answer is the finer sample.
+            let sampled_expected = sampled.map(|(_, expected)| expected.max(target));
+            if let Some(expected) = sampled_expected.filter(|_| !tail)
+                && self.proposed.len() < MAX_PLANNED_SLICES
+            {
+                self.proposed.insert(span.since, expected);
             }
             // One page more than aimed at is read rather than split.
             spans.push(Planned {
@@ -361,10 +369,9 @@ impl Plan {
                 max_pages: if tail { tail_pages } else { pages } + 1,
                 probe: false,
             });
-            expected += if sampled.is_some() && !tail {
-                target
-            } else {
-                span.width() as f64 * density.per_ms
+            expected += match sampled_expected {
+                Some(sampled) if !tail => sampled,
+                _ => span.width() as f64 * density.per_ms,
             };
             if expected >= wanted as f64 {
                 break;
@@ -520,6 +527,40 @@ mod tests {
             }
         }
         assert!(pieces > 10);
+    }
+
+    #[test]
+    fn a_sample_far_sparser_than_a_page_hands_over_to_the_finer_sample_of_its_slice() {
+        // 100,000 conversations, spread evenly below a quiet last tenth of the window; the
+        // probe's 100 items each stand for about 1,000 of them.
+        let window = window();
+        let busy_until = 900_000_000;
+        let probe: Vec<i64> = (0..100).map(|i| i * (busy_until / 100)).collect();
+        let density = Density::after_too_full(None, window, Some(100_000), 100, 100);
+        let mut plan = Plan::default();
+        plan.forget(window);
+        plan.learn_sample(window, 100_000, &probe);
+        let first = plan.next(window, SLICING, Some(density), window.until, 21);
+        assert_eq!(first.len(), 1, "one slice is expected to hold the page");
+        let first = first[0].span;
+        assert_eq!(first.since, probe[99]);
+        // It holds about what one point stands for: too full, and its own first page is
+        // a sample a hundred times finer, which must not be thrown away as misleading.
+        let slice_total = 1_010;
+        let finer: Vec<i64> = (0..100)
+            .map(|i| first.since + i * ((busy_until - first.since) / 100))
+            .collect();
+        plan.forget(first);
+        plan.learn_sample(first, slice_total, &finer);
+        let density = Density::after_too_full(Some(density), first, Some(slice_total), 100, 100);
+        let second = plan.next(window, SLICING, Some(density), window.until, 21)[0].span;
+        assert_eq!(second.until, window.until);
+        let held = finer.iter().filter(|t| second.since <= **t).count() as f64 * slice_total as f64
+            / 101.0;
+        assert!(
+            (60.0..=200.0).contains(&held),
+            "{held} conversations expected"
+        );
     }
 
     #[test]

@@ -93,11 +93,22 @@ async fn walking_a_large_window_costs_about_one_list_call_per_vendor_page_per_so
 #[tokio::test]
 async fn a_dense_window_gives_its_first_page_at_the_default_quotas_for_at_most_three_calls_per_source()
  {
-    // Arrange: about 10,000 conversations per vendor in a 7-day window ending at midday
+    first_page_at_the_default_quotas_costs_at_most_three_calls_per_source(10_000).await;
+}
+
+#[tokio::test]
+async fn a_window_of_a_hundred_thousand_per_vendor_gives_its_first_page_for_at_most_three_calls_per_source()
+ {
+    // One sampled time of the first read then stands for about 1,000 conversations.
+    first_page_at_the_default_quotas_costs_at_most_three_calls_per_source(100_000).await;
+}
+
+async fn first_page_at_the_default_quotas_costs_at_most_three_calls_per_source(per_vendor: usize) {
+    // Arrange: `per_vendor` conversations per vendor in a 7-day window ending at midday
     // (a fixed instant, so the data is the same every run), vendors answering in an
     // arbitrary order, and the quotas each vendor gets by default.
     let app = TestApp::spawn_with(Setup {
-        conversations_per_vendor: 10_000,
+        conversations_per_vendor: per_vendor,
         sandbox: SandboxConfig {
             history_days: 7,
             list_order: ListOrder::Arbitrary,
