@@ -95,7 +95,7 @@ fn router(state: AppState, auth: Arc<Authenticator>, guard: Arc<Guard>) -> Route
         .on_response(
             |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
                 let status = response.status();
-                span.record("http.response.status_code", status.as_u16());
+                span.record("http.response.status_code", i64::from(status.as_u16()));
                 if status.is_server_error() {
                     span.record("otel.status_code", "ERROR");
                 }

@@ -446,7 +446,8 @@ impl Upstream {
             "upstream",
             source = %self.source,
             endpoint,
-            attempt,
+            // Signed: the exporter writes unsigned integers as text.
+            attempt = i64::from(attempt),
             outcome = tracing::field::Empty,
             "http.response.status_code" = tracing::field::Empty,
             "otel.kind" = "client",
@@ -498,7 +499,10 @@ impl Upstream {
         span.record("outcome", label);
         match &outcome {
             Ok(response) => {
-                span.record("http.response.status_code", response.status.as_u16());
+                span.record(
+                    "http.response.status_code",
+                    i64::from(response.status.as_u16()),
+                );
             }
             Err(_) => {
                 span.record("otel.status_code", "ERROR");
