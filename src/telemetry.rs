@@ -60,11 +60,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are exported.
-    pub fn is_exporting(&self) -> bool {
-        self.provider.is_some()
-    }
-
     /// Sends the spans still queued and stops the exporter, waiting at most
     /// [`SHUTDOWN_TIMEOUT`] (an unreachable collector does not hold the exit longer).
     pub async fn shutdown(self) {
@@ -92,6 +87,10 @@ impl Telemetry {
 /// runtime), inbound `traceparent` headers are honoured and JSON log lines carry the
 /// `trace_id` and `span_id` they were written in. A second call (tests) keeps the first
 /// subscriber.
+///
+/// # Panics
+///
+/// With an `otlp_endpoint`, outside a tokio runtime: exports run on the current one.
 pub fn init(format: LogFormat, traces: &TelemetryConfig) -> Result<Telemetry, ExporterBuildError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = match format {

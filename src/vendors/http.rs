@@ -503,6 +503,9 @@ impl Upstream {
                     "http.response.status_code",
                     i64::from(response.status.as_u16()),
                 );
+                if response.status.is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
             }
             Err(_) => {
                 span.record("otel.status_code", "ERROR");

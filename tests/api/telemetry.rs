@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode as HttpStatus};
 use axum::routing::post;
 use conversation_gateway::sandbox::{
     self, Faults, Sandbox, SandboxConfig, SandboxCredentials, SimVendor,
@@ -21,11 +21,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::{AnyValue as Any, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use prost::Message;
 use tokio::net::TcpListener;
-
-use crate::helpers::urlencode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_conversation-gateway");
 const CONSUMER_KEY: &str = "consumer-key-SECRET-otel";
@@ -52,15 +51,15 @@ async fn start_receiver() -> (String, Received) {
         State(received): State<Received>,
         headers: HeaderMap,
         body: Bytes,
-    ) -> (StatusCode, Vec<u8>) {
+    ) -> (HttpStatus, Vec<u8>) {
         let protobuf = headers
             .get("content-type")
             .is_some_and(|value| value == "application/x-protobuf");
         if !protobuf {
-            return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
+            return (HttpStatus::UNSUPPORTED_MEDIA_TYPE, Vec::new());
         }
         let Ok(export) = ExportTraceServiceRequest::decode(body) else {
-            return (StatusCode::BAD_REQUEST, Vec::new());
+            return (HttpStatus::BAD_REQUEST, Vec::new());
         };
         let mut spans = received.0.lock().unwrap();
         for ResourceSpans {
@@ -77,7 +76,7 @@ async fn start_receiver() -> (String, Received) {
             }
         }
         // An empty `ExportTraceServiceResponse`: everything accepted.
-        (StatusCode::OK, Vec::new())
+        (HttpStatus::OK, Vec::new())
     }
     let received = Received::default();
     let app = Router::new()
@@ -279,6 +278,10 @@ async fn start_sandbox() -> (Sandbox, std::net::SocketAddr, SandboxCredentials) 
     (sandbox, sim, credentials)
 }
 
+fn urlencode(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
+}
+
 fn window(sandbox: &Sandbox) -> String {
     let until = sandbox.config().anchor + chrono::Duration::minutes(1);
     let since = until - chrono::Duration::days(29);
@@ -417,6 +420,8 @@ async fn a_request_with_a_traceparent_is_exported_as_one_trace_through_every_ven
         if source == "helpdesk" {
             assert_eq!(outcome, "server_error", "{call:?}");
             assert!(integer(&call.attributes, "http.response.status_code").unwrap() >= 500);
+            let status = call.status.as_ref().map(|status| status.code);
+            assert_eq!(status, Some(StatusCode::Error as i32), "{call:?}");
         } else {
             assert_eq!(outcome, "success", "{call:?}");
             assert_eq!(
