@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::aggregate::Aggregator;
@@ -26,7 +26,7 @@ use crate::guard::{self, Guard};
 use crate::server::{self, ConnectionLimits};
 use crate::state::{REQUEST_ID, SharedState};
 use crate::vendors::{self, VendorRegistry};
-use crate::{api, metrics};
+use crate::{api, metrics, telemetry};
 
 /// Re-exported: the tests name the state `app::AppState`.
 pub use crate::state::AppState;
@@ -71,21 +71,37 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
 
 fn router(state: AppState, auth: Arc<Authenticator>, guard: Arc<Guard>) -> Router {
     let (api, spec) = api::router().split_for_parts();
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        let request_id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("");
-        // The path only: query strings carry customer ids, which stay out of logs.
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            path = %request.uri().path(),
-            request_id,
-            consumer = tracing::field::Empty,
-        )
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let request_id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            // The path only: query strings carry customer ids, which stay out of logs.
+            let span = tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id,
+                consumer = tracing::field::Empty,
+                "http.response.status_code" = tracing::field::Empty,
+                "otel.kind" = "server",
+                "otel.status_code" = tracing::field::Empty,
+            );
+            telemetry::continue_trace(&span, request.headers());
+            span
+        })
+        .on_response(
+            |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
+                let status = response.status();
+                span.record("http.response.status_code", i64::from(status.as_u16()));
+                if status.is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+                DefaultOnResponse::default().on_response(response, latency, span);
+            },
+        );
     let docs = Router::from(SwaggerUi::new("/docs").url("/openapi.json", spec))
         .layer(middleware::from_fn(docs_problems));
     api.merge(docs)

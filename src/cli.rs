@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, TelemetryConfig};
 use crate::sandbox::{
     Faults, ListOrder, MAX_CONVERSATIONS_PER_VENDOR, Sandbox, SandboxConfig, SimVendor, Throttle,
 };
@@ -140,9 +140,13 @@ pub fn report(err: &anyhow::Error) {
 /// Runs the command line.
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => serve(args).await,
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    if !matches!(command, Command::Serve(_)) {
+        // Logs only: traces are exported by a gateway serving a config that asks for it.
+        let _logs = telemetry::init(cli.log_format, &TelemetryConfig::default())?;
+    }
+    match command {
+        Command::Serve(args) => serve(args, cli.log_format).await,
         Command::Sandbox(args) => sandbox(args).await,
         Command::Openapi => {
             let json = api::openapi().to_pretty_json()?;
@@ -177,15 +181,25 @@ async fn healthcheck(url: Option<String>, listen: Option<SocketAddr>) -> anyhow:
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, log_format: LogFormat) -> anyhow::Result<()> {
     let Some(path) = args.config else {
+        let _logs = telemetry::init(log_format, &TelemetryConfig::default())?;
         return demo::run(args.listen).await;
     };
+    // Read before logging starts: the config says where traces go.
     let mut config = Config::load(&path)?;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    let (router, state) = app::build(&config)?;
+    let telemetry = telemetry::init(log_format, &config.telemetry)
+        .context("cannot start the trace exporter")?;
+    let served = serve_config(&config).await;
+    telemetry.shutdown().await;
+    served
+}
+
+async fn serve_config(config: &Config) -> anyhow::Result<()> {
+    let (router, state) = app::build(config)?;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;

@@ -65,6 +65,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const MAX_URI_BYTES_CEILING: usize = 65_534;
 /// Prefix of an API key given as its SHA-256 digest.
 pub const SHA256_KEY_PREFIX: &str = "sha256:";
+/// Default `service.name` of exported traces.
+pub const DEFAULT_SERVICE_NAME: &str = "conversation-gateway";
 
 /// A configuration problem, naming the key it is about. Never contains a secret.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +120,8 @@ pub struct Config {
     pub rate_limit: RateLimitStoreConfig,
     /// `[cache]`.
     pub cache: CacheConfig,
+    /// `[telemetry]`.
+    pub telemetry: TelemetryConfig,
     /// `[[sources]]`, in file order.
     pub sources: Vec<SourceConfig>,
 }
@@ -262,6 +266,39 @@ pub struct CacheConfig {
     /// `ttl_ms`: how long a vendor page or transcript is reused. Default 30000; 0 turns the
     /// cache off.
     pub ttl: Duration,
+}
+
+/// `[telemetry]`: traces exported over OTLP. Off unless `otlp_endpoint` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryConfig {
+    /// `otlp_endpoint`: the collector's OTLP/HTTP root, e.g. `http://127.0.0.1:4318`; spans
+    /// are sent as protobuf to its `/v1/traces`. Absent or empty: no traces are exported.
+    pub otlp_endpoint: Option<Url>,
+    /// `service_name`: the `service.name` of every span. Default `conversation-gateway`.
+    pub service_name: String,
+    /// `sampling_ratio`: share of new traces kept, 0.0 to 1.0. A request carrying a
+    /// `traceparent` follows its caller's decision instead. Default 1.0.
+    pub sampling_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: DEFAULT_SERVICE_NAME.to_owned(),
+            sampling_ratio: 1.0,
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// Where spans are posted: `otlp_endpoint` with `/v1/traces` added to its path.
+    pub fn traces_url(&self) -> Option<Url> {
+        let mut url = self.otlp_endpoint.clone()?;
+        let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        Some(url)
+    }
 }
 
 /// One `[[sources]]` entry: one vendor account.
@@ -462,6 +499,8 @@ struct RawConfig {
     #[serde(default)]
     cache: RawCache,
     #[serde(default)]
+    telemetry: RawTelemetry,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -511,6 +550,14 @@ struct RawStore {
 #[serde(deny_unknown_fields)]
 struct RawCache {
     ttl_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    otlp_endpoint: Option<String>,
+    service_name: Option<String>,
+    sampling_ratio: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -622,6 +669,15 @@ impl Config {
             self.server.max_transcript_bytes,
             self.server.max_vendor_bytes_in_flight,
         ));
+        match &self.telemetry.otlp_endpoint {
+            None => out.push_str("telemetry = off (no otlp_endpoint)\n"),
+            Some(endpoint) => out.push_str(&format!(
+                "telemetry otlp_endpoint = {} (OTLP/HTTP protobuf), service_name = {}, sampling_ratio = {}\n",
+                redact_url(endpoint),
+                self.telemetry.service_name,
+                self.telemetry.sampling_ratio,
+            )),
+        }
         for source in &self.sources {
             let transcript_hosts = match &source.vendor {
                 VendorSettings::Megaview(settings) => format!(
@@ -964,7 +1020,58 @@ impl RawConfig {
                 max_cool_down,
             },
             cache: CacheConfig { ttl: cache_ttl },
+            telemetry: self.telemetry.validate()?,
             sources,
+        })
+    }
+}
+
+impl RawTelemetry {
+    fn validate(self) -> Result<TelemetryConfig, ConfigError> {
+        // Empty counts as absent, so `otlp_endpoint = "${OTLP_ENDPOINT}"` can be switched
+        // off by an empty variable.
+        let otlp_endpoint = match self.otlp_endpoint.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                Url::parse(text)
+                    .ok()
+                    .filter(|url| {
+                        matches!(url.scheme(), "http" | "https")
+                            && url.host().is_some()
+                            && url.username().is_empty()
+                            && url.password().is_none()
+                            && url.query().is_none()
+                            && url.fragment().is_none()
+                    })
+                    .ok_or_else(|| {
+                        invalid(
+                            "telemetry.otlp_endpoint",
+                            "is not an http(s) URL without user, query or fragment, \
+                             like `http://127.0.0.1:4318`",
+                        )
+                    })?,
+            ),
+        };
+        let service_name = self
+            .service_name
+            .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
+        if service_name.trim().is_empty() || service_name.chars().any(char::is_control) {
+            return Err(invalid(
+                "telemetry.service_name",
+                "must not be empty or hold control characters",
+            ));
+        }
+        let sampling_ratio = self.sampling_ratio.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&sampling_ratio) {
+            return Err(invalid(
+                "telemetry.sampling_ratio",
+                "must be between 0.0 and 1.0",
+            ));
+        }
+        Ok(TelemetryConfig {
+            otlp_endpoint,
+            service_name,
+            sampling_ratio,
         })
     }
 }
@@ -1554,6 +1661,78 @@ api_key = "${JIJYUN_API_KEY}"
         let err = error_of("[server]\nmax_vendor_bytes_in_flight = 16777216\n");
         assert!(err.contains("server.max_transcript_bytes"), "{err}");
         assert!(err.contains("max_vendor_bytes_in_flight"), "{err}");
+    }
+
+    #[test]
+    fn telemetry_is_off_by_default_and_its_keys_are_read() {
+        let off = Config::parse("", env).unwrap();
+        assert_eq!(off.telemetry, TelemetryConfig::default());
+        assert_eq!(off.telemetry.traces_url(), None);
+        assert!(off.redacted_summary().contains("telemetry = off"));
+        let empty = Config::parse("[telemetry]\notlp_endpoint = \"\"\n", env).unwrap();
+        assert_eq!(empty.telemetry.otlp_endpoint, None);
+
+        let on = Config::parse(
+            "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nservice_name = \"gw-eu\"\nsampling_ratio = 0.25\n",
+            env,
+        )
+        .unwrap()
+        .telemetry;
+        assert_eq!(on.service_name, "gw-eu");
+        assert!((on.sampling_ratio - 0.25).abs() < f64::EPSILON);
+        assert_eq!(
+            on.traces_url().unwrap().as_str(),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        let prefixed = Config::parse(
+            "[telemetry]\notlp_endpoint = \"https://otel.internal/otlp/\"\nsampling_ratio = 1\n",
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            prefixed.telemetry.traces_url().unwrap().as_str(),
+            "https://otel.internal/otlp/v1/traces"
+        );
+        let summary = prefixed.redacted_summary();
+        assert!(
+            summary.contains("telemetry otlp_endpoint = https://otel.internal/otlp/ (OTLP/HTTP protobuf), service_name = conversation-gateway, sampling_ratio = 1"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn bad_telemetry_values_are_refused_naming_their_key() {
+        for (text, key) in [
+            ("sampling_ratio = 1.5", "telemetry.sampling_ratio"),
+            ("sampling_ratio = -0.1", "telemetry.sampling_ratio"),
+            ("sampling_ratio = nan", "telemetry.sampling_ratio"),
+            ("sampling_ratio = \"all\"", "telemetry.sampling_ratio"),
+            (
+                "otlp_endpoint = \"127.0.0.1:4318\"",
+                "telemetry.otlp_endpoint",
+            ),
+            (
+                "otlp_endpoint = \"grpc://collector:4317\"",
+                "telemetry.otlp_endpoint",
+            ),
+            ("otlp_endpoint = \"http://\"", "telemetry.otlp_endpoint"),
+            (
+                "otlp_endpoint = \"http://user:pw@collector:4318\"",
+                "telemetry.otlp_endpoint",
+            ),
+            (
+                "otlp_endpoint = \"http://collector:4318/?token=x\"",
+                "telemetry.otlp_endpoint",
+            ),
+            ("service_name = \" \"", "telemetry.service_name"),
+            ("exporter = \"jaeger\"", "exporter"),
+        ] {
+            let err = error_of(&format!("[telemetry]\n{text}\n"));
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let err = error_of("[telemetry]\notlp_endpoint = \"${SECRET}\"\n");
+        assert!(err.contains("telemetry.otlp_endpoint"), "{err}");
+        assert!(!err.contains("secret-value-of-SECRET"), "{err}");
     }
 
     #[test]

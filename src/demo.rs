@@ -12,7 +12,7 @@ use crate::app;
 use crate::config::{
     self, AuthConfig, CacheConfig, Config, CursorConfig, FileHost, GptbotsSettings, JijyunSettings,
     MegaviewSettings, RateLimitStoreConfig, ServerConfig, SignAlgorithm, SourceConfig,
-    UdeskSettings, VendorSettings,
+    TelemetryConfig, UdeskSettings, VendorSettings,
 };
 use crate::sandbox::{self, Sandbox, SandboxConfig, SandboxCredentials};
 
@@ -57,6 +57,7 @@ pub fn config(
         cache: CacheConfig {
             ttl: config::DEFAULT_CACHE_TTL,
         },
+        telemetry: TelemetryConfig::default(),
         sources: vec![
             source(
                 "sales",

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use moka::future::Cache;
+use tracing::Instrument;
 
 use crate::vendors::VendorError;
 
@@ -113,6 +114,8 @@ where
             self.detached.clone(),
             key.clone(),
         );
+        // The call's spans belong to the request that started it, also once it has left.
+        let load = load.in_current_span();
         // The table stays locked until the call is in it, so the task cannot remove it first.
         let task = tokio::spawn(async move {
             let outcome = load.await;

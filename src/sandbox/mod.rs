@@ -227,6 +227,8 @@ pub struct RecordedCall {
     pub at: Instant,
     /// HTTP status answered; 0 while unanswered or when the client went away first.
     pub status: u16,
+    /// The W3C `traceparent` header the caller sent, if any.
+    pub traceparent: Option<String>,
 }
 
 /// Ground truth about one conversation, for tests.
@@ -406,7 +408,12 @@ impl Shared {
     }
 
     /// Records a new call; returns its sequence number and arrival time.
-    fn record_arrival(&self, vendor: SimVendor, endpoint: &'static str) -> (u64, Instant) {
+    fn record_arrival(
+        &self,
+        vendor: SimVendor,
+        endpoint: &'static str,
+        traceparent: Option<String>,
+    ) -> (u64, Instant) {
         // The clock is read under the lock so the list order and `at` never disagree.
         let mut calls = lock(&self.calls);
         let at = Instant::now();
@@ -418,6 +425,7 @@ impl Shared {
                 endpoint,
                 at,
                 status: 0,
+                traceparent,
             },
         });
         (seq, at)
@@ -549,7 +557,14 @@ struct Gate {
 }
 
 async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Response {
-    let (seq, at) = gate.shared.record_arrival(gate.vendor, gate.endpoint);
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let (seq, at) = gate
+        .shared
+        .record_arrival(gate.vendor, gate.endpoint, traceparent);
     // The object store serving Megaview transcripts is another host, outside the API quota.
     let exempt = gate.vendor == SimVendor::Megaview && gate.endpoint == "asr_file";
     let (latency, verdict) = lock(&gate.shared.faults[gate.vendor.index()]).decide(at, exempt);

@@ -20,8 +20,8 @@ use super::download::{self, Downloader, Reach};
 use super::resilience::{Breaker, ResiliencePolicy, Retries};
 use crate::config::FileHost;
 use crate::domain::SourceName;
-use crate::metrics;
 use crate::ratelimit::{Denied, SourceLimiter};
+use crate::{metrics, telemetry};
 
 /// Header carrying the inbound request id to vendors.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -279,7 +279,12 @@ impl Upstream {
             // A body that cannot be copied (none of ours) is sent once.
             let spare = request.try_clone();
             let max_body = self.transport.limits.max_answer;
-            let outcome = self.execute(ctx, endpoint, request, max_body, None).await;
+            let call = Call {
+                endpoint,
+                attempt,
+                reach: None,
+            };
+            let outcome = self.execute(ctx, call, request, max_body).await;
             let verdict = self.judge(&outcome);
             let at_least = match verdict {
                 Verdict::Answered => {
@@ -379,10 +384,12 @@ impl Upstream {
         };
         let request = self.transport.downloads.client(reach).get(url);
         let max_body = self.transport.limits.max_file;
-        match self
-            .execute(ctx, endpoint, request, max_body, Some(reach))
-            .await
-        {
+        let call = Call {
+            endpoint,
+            attempt: 1,
+            reach: Some(reach),
+        };
+        match self.execute(ctx, call, request, max_body).await {
             Ok(response) if response.status.is_success() => Ok(response),
             Ok(response) => Err(self.file_unavailable(
                 endpoint,
@@ -413,16 +420,20 @@ impl Upstream {
     }
 
     /// Sends `request` and reads its answer, whose body may be `max_body` bytes at most.
-    /// With `reach`, the peer must be an address it permits (the resolver already saw to
-    /// it; this checks the connection itself).
+    /// With `call.reach` (a download), the peer must be an address it permits (the resolver
+    /// already saw to it; this checks the connection itself).
     async fn execute(
         &self,
         ctx: &CallContext,
-        endpoint: &'static str,
+        call: Call,
         request: reqwest::RequestBuilder,
         max_body: usize,
-        reach: Option<Reach>,
     ) -> Result<UpstreamResponse, VendorError> {
+        let Call {
+            endpoint,
+            attempt,
+            reach,
+        } = call;
         let limit = self.timeout.min(ctx.remaining());
         if limit.is_zero() {
             return Err(VendorError::Timeout);
@@ -431,9 +442,28 @@ impl Upstream {
         // Waiting for room in the in-flight budget ends with the call's own time.
         let until = started + limit;
         // A child of the inbound request's span; no URL: query strings may carry keys.
-        let span = tracing::info_span!("upstream", source = %self.source, endpoint);
+        let span = tracing::info_span!(
+            "upstream",
+            source = %self.source,
+            endpoint,
+            // Signed: the exporter writes unsigned integers as text.
+            attempt = i64::from(attempt),
+            outcome = tracing::field::Empty,
+            "http.response.status_code" = tracing::field::Empty,
+            "otel.kind" = "client",
+            "otel.status_code" = tracing::field::Empty,
+        );
+        let (client, request) = request.build_split();
         let outcome = tokio::time::timeout(limit, async {
-            let mut response = request.timeout(limit).send().await?;
+            let mut request = request?;
+            *request.timeout_mut() = Some(limit);
+            if reach.is_none() {
+                // The vendor API's path, never its query (Jijyun's key is there). A file's
+                // URL is not the vendor's and stays out of traces altogether.
+                telemetry::trace_attribute(&span, "url.path", request.url().path().to_owned());
+            }
+            telemetry::inject_trace(&span, request.headers_mut());
+            let mut response = client.execute(request).await?;
             if let Some(reach) = reach {
                 if !response
                     .remote_addr()
@@ -465,12 +495,23 @@ impl Upstream {
         .await
         .unwrap_or(Err(VendorError::Timeout));
         let _entered = span.enter();
-        metrics::upstream_call(
-            self.source.as_str(),
-            endpoint,
-            outcome_label(&outcome),
-            started.elapsed(),
-        );
+        let label = outcome_label(&outcome);
+        span.record("outcome", label);
+        match &outcome {
+            Ok(response) => {
+                span.record(
+                    "http.response.status_code",
+                    i64::from(response.status.as_u16()),
+                );
+                if response.status.is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+            Err(_) => {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        metrics::upstream_call(self.source.as_str(), endpoint, label, started.elapsed());
         match &outcome {
             Ok(response) => tracing::debug!(
                 source = %self.source,
@@ -490,6 +531,15 @@ impl Upstream {
         }
         outcome
     }
+}
+
+/// Which attempt of which call [`Upstream::execute`] sends, and where a download may go.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    endpoint: &'static str,
+    /// 1 for the first try, then one more per retry.
+    attempt: u32,
+    reach: Option<Reach>,
 }
 
 /// The `outcome` label of a vendor call: a status class or how it failed.

@@ -18,4 +18,5 @@ mod paging;
 mod quotas;
 mod secrets;
 mod sources;
+mod telemetry;
 mod upstream_limits;
