@@ -1,15 +1,17 @@
-//! `TestApp::spawn()`: simulators and gateway on ephemeral loopback ports, plus a client.
+//! `TestApp::spawn()`: simulators and gateway on ephemeral loopback ports, plus a client;
+//! `Simulators::start` and `TestApp::over` for several gateways (replicas) over one set.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
+use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
 use conversation_gateway::app::{self, AppState};
 use conversation_gateway::config::Config;
 use conversation_gateway::demo;
 use conversation_gateway::ratelimit::RateLimit;
-use conversation_gateway::sandbox::{self, Sandbox, SandboxConfig};
+use conversation_gateway::sandbox::{self, Sandbox, SandboxConfig, SimVendor};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
@@ -29,6 +31,9 @@ pub struct Setup {
     pub sandbox: SandboxConfig,
     pub request_timeout: Duration,
     pub cache_ttl: Duration,
+    /// Raise every source's quota far out of the way (quotas are tested on their own);
+    /// `false` keeps each vendor's default tier.
+    pub raise_quotas: bool,
     /// Change the config before the gateway starts.
     pub edit: Box<dyn FnOnce(&mut Config) + Send>,
 }
@@ -40,6 +45,7 @@ impl Default for Setup {
             sandbox: SandboxConfig::default(),
             request_timeout: Duration::from_secs(10),
             cache_ttl: Duration::from_secs(30),
+            raise_quotas: true,
             edit: Box::new(|_| {}),
         }
     }
@@ -51,24 +57,29 @@ impl TestApp {
     }
 
     pub async fn spawn_with(setup: Setup) -> Self {
-        let sandbox = Sandbox::new(SandboxConfig {
+        let simulators = Simulators::start(SandboxConfig {
             conversations_per_vendor: setup.conversations_per_vendor,
-            ..setup.sandbox
-        });
-        let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim_addr = sim_listener.local_addr().unwrap();
-        tokio::spawn(sandbox::serve(sim_listener, sandbox.clone()));
+            ..setup.sandbox.clone()
+        })
+        .await;
+        Self::over(&simulators, setup).await
+    }
 
+    /// A gateway with its own limiters and cache (a replica) over running `simulators`;
+    /// `setup`'s simulator settings are theirs.
+    pub async fn over(simulators: &Simulators, setup: Setup) -> Self {
+        let sandbox = simulators.sandbox.clone();
         let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let mut config = demo::config(sim_addr, sandbox.credentials(), listen).unwrap();
+        let mut config = demo::config(simulators.addr, sandbox.credentials(), listen).unwrap();
         config.server.request_timeout = setup.request_timeout;
         config.cache.ttl = setup.cache_ttl;
-        for source in &mut config.sources {
-            // Quotas are tested on their own; here they must not slow the suite down.
-            source.rate_limit = RateLimit {
-                per_second: NonZeroU32::new(1000).unwrap(),
-                burst: NonZeroU32::new(1000).unwrap(),
-            };
+        if setup.raise_quotas {
+            for source in &mut config.sources {
+                source.rate_limit = RateLimit {
+                    per_second: NonZeroU32::new(1000).unwrap(),
+                    burst: NonZeroU32::new(1000).unwrap(),
+                };
+            }
         }
         (setup.edit)(&mut config);
         let (router, state) = app::build(&config).unwrap();
@@ -97,6 +108,19 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json::<Value>().await.unwrap();
         (status, body)
+    }
+
+    /// What `GET /sources` says of source `name`.
+    pub async fn source(&self, name: &str) -> Value {
+        let (status, body) = self.get_json("/sources").await;
+        assert_eq!(status, 200);
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|source| source["name"] == name)
+            .cloned()
+            .unwrap()
     }
 
     /// The newest time any simulated conversation can have.
@@ -133,6 +157,33 @@ impl TestApp {
                 None => return (items, body),
             }
         }
+    }
+}
+
+/// The vendor simulators on an ephemeral loopback port.
+pub struct Simulators {
+    pub sandbox: Sandbox,
+    pub addr: SocketAddr,
+}
+
+impl Simulators {
+    pub async fn start(config: SandboxConfig) -> Self {
+        let sandbox = Sandbox::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(sandbox::serve(listener, sandbox.clone()));
+        Self { sandbox, addr }
+    }
+
+    /// Arrival times of the API calls `vendor` got (the Megaview file host is not its API).
+    #[allow(dead_code)]
+    pub fn arrivals(&self, vendor: SimVendor) -> Vec<Instant> {
+        self.sandbox
+            .calls()
+            .into_iter()
+            .filter(|call| call.vendor == vendor && call.endpoint != "asr_file")
+            .map(|call| call.at)
+            .collect()
     }
 }
 

@@ -4,25 +4,22 @@
 //! circuit breaker and the retry budget.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::TcpListener as StdListener;
 use std::num::NonZeroU32;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use conversation_gateway::app::{self, AppState};
-use conversation_gateway::config::{Config, RateLimitStore};
-use conversation_gateway::demo;
+use conversation_gateway::config::{Config, DEFAULT_REQUEST_TIMEOUT, RateLimitStore};
 use conversation_gateway::ratelimit::{RateLimit, SourceLimiter};
-use conversation_gateway::sandbox::{self, Faults, Sandbox, SandboxConfig, SimVendor, Throttle};
+use conversation_gateway::sandbox::{Faults, SandboxConfig, SimVendor, Throttle};
 use conversation_gateway::vendors::resilience::ResiliencePolicy;
 use conversation_gateway::vendors::{self, CallContext, Upstream};
 use secrecy::SecretString;
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use crate::helpers::{TestApp, urlencode};
+use crate::helpers::{Setup, Simulators, TestApp, urlencode};
 
 /// Time the network and the scheduler may add between a permit and the simulator's
 /// record of the call's arrival: two calls a permit apart may arrive this much closer.
@@ -86,87 +83,32 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Simulators plus any number of gateways over them.
-struct Rig {
-    sandbox: Sandbox,
-    simulators: SocketAddr,
+/// The simulators with `conversations_per_vendor` each, for any number of gateways.
+async fn simulators(conversations_per_vendor: usize) -> Simulators {
+    Simulators::start(SandboxConfig {
+        conversations_per_vendor,
+        ..SandboxConfig::default()
+    })
+    .await
 }
 
-impl Rig {
-    async fn start(conversations_per_vendor: usize) -> Self {
-        let sandbox = Sandbox::new(SandboxConfig {
-            conversations_per_vendor,
-            ..SandboxConfig::default()
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let simulators = listener.local_addr().unwrap();
-        tokio::spawn(sandbox::serve(listener, sandbox.clone()));
-        Self {
-            sandbox,
-            simulators,
-        }
-    }
-
-    /// A gateway with its own limiters (a replica), configured by `edit`.
-    async fn gateway(&self, edit: impl FnOnce(&mut Config)) -> Gateway {
-        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let mut config = demo::config(self.simulators, self.sandbox.credentials(), listen).unwrap();
-        config.cache.ttl = Duration::ZERO;
-        edit(&mut config);
-        let (router, state) = app::build(&config).unwrap();
-        let listener = TcpListener::bind(listen).await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(app::serve(listener, router, state.clone()));
-        Gateway {
-            base_url,
-            http: reqwest::Client::new(),
-            _state: state,
-        }
-    }
-
-    /// Arrival times of the API calls `vendor` got (the Megaview file host is not its API).
-    fn arrivals(&self, vendor: SimVendor) -> Vec<Instant> {
-        self.sandbox
-            .calls()
-            .into_iter()
-            .filter(|call| call.vendor == vendor && call.endpoint != "asr_file")
-            .map(|call| call.at)
-            .collect()
-    }
-}
-
-struct Gateway {
-    base_url: String,
-    http: reqwest::Client,
-    _state: AppState,
-}
-
-impl Gateway {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get_json(&self, path: &str) -> (u16, Value) {
-        let response = self.get(path).await;
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn source(&self, name: &str) -> Value {
-        let (status, body) = self.get_json("/sources").await;
-        assert_eq!(status, 200);
-        body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|source| source["name"] == name)
-            .cloned()
-            .unwrap()
-    }
+/// A gateway with its own limiters (a replica) over `simulators`, its cache off, each
+/// vendor's default quota, then configured by `edit`.
+async fn replica(
+    simulators: &Simulators,
+    edit: impl FnOnce(&mut Config) + Send + 'static,
+) -> TestApp {
+    TestApp::over(
+        simulators,
+        Setup {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            cache_ttl: Duration::ZERO,
+            raise_quotas: false,
+            edit: Box::new(edit),
+            ..Setup::default()
+        },
+    )
+    .await
 }
 
 fn limit(per_second: u32, burst: u32) -> RateLimit {
@@ -184,15 +126,15 @@ fn every_source(config: &mut Config, rate: RateLimit) {
 
 /// Paths that make every source call its vendor: lists (every vendor page of a month,
 /// Megaview in 7-day pieces) and messages.
-fn load_paths(rig: &Rig) -> Vec<String> {
-    let until = rig.sandbox.config().anchor + chrono::Duration::minutes(1);
+fn load_paths(sims: &Simulators) -> Vec<String> {
+    let until = sims.sandbox.config().anchor + chrono::Duration::minutes(1);
     let since = until - chrono::Duration::days(29);
     let window = format!(
         "since={}&until={}&page_size=100",
         urlencode(&since.to_rfc3339()),
         urlencode(&until.to_rfc3339())
     );
-    let customer = &rig.sandbox.jijyun_customers()[0];
+    let customer = &sims.sandbox.jijyun_customers()[0];
     let mut paths = vec![
         format!("/conversations?{window}"),
         format!("/conversations?{window}&source=inbox&customer_id={customer}"),
@@ -202,7 +144,7 @@ fn load_paths(rig: &Rig) -> Vec<String> {
         (SimVendor::Gptbots, "assistant"),
         (SimVendor::Megaview, "sales"),
     ] {
-        for record in rig.sandbox.records(vendor).iter().take(3) {
+        for record in sims.sandbox.records(vendor).iter().take(3) {
             paths.push(format!(
                 "/conversations/{}/messages",
                 urlencode(&format!("{source}:{}", record.native_id))
@@ -218,7 +160,7 @@ fn load_paths(rig: &Rig) -> Vec<String> {
 /// `enough()` says the load has reached every quota (at most 30 s more, so a slow, shared
 /// machine lengthens the run instead of failing it).
 async fn drive(
-    gateways: Vec<Arc<Gateway>>,
+    gateways: Vec<Arc<TestApp>>,
     paths: Vec<String>,
     clients: usize,
     length: Duration,
@@ -259,10 +201,10 @@ async fn drive(
 }
 
 /// Whether every simulated vendor has received at least `calls` calls.
-fn every_vendor_reached(rig: &Rig, calls: usize) -> bool {
+fn every_vendor_reached(sims: &Simulators, calls: usize) -> bool {
     SimVendor::ALL
         .into_iter()
-        .all(|vendor| rig.arrivals(vendor).len() >= calls)
+        .all(|vendor| sims.arrivals(vendor).len() >= calls)
 }
 
 /// Asserts that no window of the arrivals holds more than `burst + per_second × t` calls
@@ -292,9 +234,9 @@ fn assert_within_quota(label: &str, arrivals: &[Instant], per_second: f64, burst
         .unwrap_or(0)
 }
 
-fn check_every_vendor(rig: &Rig, per_second: f64, burst: f64, min_calls: usize) {
+fn check_every_vendor(sims: &Simulators, per_second: f64, burst: f64, min_calls: usize) {
     for vendor in SimVendor::ALL {
-        let arrivals = rig.arrivals(vendor);
+        let arrivals = sims.arrivals(vendor);
         let busiest_second = assert_within_quota(vendor.as_str(), &arrivals, per_second, burst);
         eprintln!(
             "quota {per_second}/s burst {burst}: {} got {} calls, at most {busiest_second} in any 1 s",
@@ -313,9 +255,9 @@ fn check_every_vendor(rig: &Rig, per_second: f64, burst: f64, min_calls: usize) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_source_gets_more_than_its_quota_under_far_more_load() {
     // Arrange
-    let rig = Rig::start(30).await;
+    let sims = simulators(30).await;
     let gateway = Arc::new(
-        rig.gateway(|config| {
+        replica(&sims, |config| {
             every_source(config, limit(5, 5));
             config.server.request_timeout = Duration::from_millis(800);
         })
@@ -324,15 +266,15 @@ async fn no_source_gets_more_than_its_quota_under_far_more_load() {
 
     // Act
     let length = Duration::from_secs(4);
-    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 24, length, || {
-        every_vendor_reached(&rig, 10)
+    let statuses = drive(vec![gateway.clone()], load_paths(&sims), 24, length, || {
+        every_vendor_reached(&sims, 10)
     })
     .await;
 
     // Assert
     eprintln!("one gateway, 24 clients for {length:?}: answers by status {statuses:?}");
     assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
-    check_every_vendor(&rig, 5.0, 5.0, 10);
+    check_every_vendor(&sims, 5.0, 5.0, 10);
     // The 429 answers must come from counted refusals; which source refused depends on how the
     // clients' requests interleave (a source may wait out every permit), so they are summed.
     let mut refused = 0;
@@ -348,12 +290,12 @@ async fn no_source_gets_more_than_its_quota_under_far_more_load() {
 async fn two_gateways_sharing_redis_stay_within_one_quota() {
     // Arrange
     let redis = RedisServer::start().await;
-    let rig = Rig::start(30).await;
+    let sims = simulators(30).await;
     let mut gateways = Vec::new();
     for _ in 0..2 {
         let url = redis.url.clone();
         gateways.push(Arc::new(
-            rig.gateway(move |config| {
+            replica(&sims, move |config| {
                 every_source(config, limit(5, 5));
                 config.server.request_timeout = Duration::from_millis(800);
                 config.rate_limit.store = RateLimitStore::Redis;
@@ -365,14 +307,14 @@ async fn two_gateways_sharing_redis_stay_within_one_quota() {
 
     // Act
     let length = Duration::from_secs(4);
-    let statuses = drive(gateways.clone(), load_paths(&rig), 24, length, || {
-        every_vendor_reached(&rig, 10)
+    let statuses = drive(gateways.clone(), load_paths(&sims), 24, length, || {
+        every_vendor_reached(&sims, 10)
     })
     .await;
 
     // Assert
     eprintln!("two gateways on Redis, 24 clients for {length:?}: answers by status {statuses:?}");
-    check_every_vendor(&rig, 5.0, 5.0, 10);
+    check_every_vendor(&sims, 5.0, 5.0, 10);
     for gateway in &gateways {
         let udesk = gateway.source("helpdesk").await;
         assert_eq!(udesk["rate_limit"]["store"], "redis");
@@ -388,10 +330,10 @@ async fn two_gateways_sharing_redis_stay_within_one_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_each_gateway_falls_back_to_its_share_of_the_quota() {
     // Arrange: Redis is configured but nothing listens there.
-    let rig = Rig::start(30).await;
+    let sims = simulators(30).await;
     let dead = format!("redis://127.0.0.1:{}", free_port());
     let gateway = Arc::new(
-        rig.gateway(move |config| {
+        replica(&sims, move |config| {
             every_source(config, limit(6, 6));
             config.server.request_timeout = Duration::from_millis(800);
             config.rate_limit.store = RateLimitStore::Redis;
@@ -403,15 +345,15 @@ async fn without_redis_each_gateway_falls_back_to_its_share_of_the_quota() {
 
     // Act
     let length = Duration::from_secs(3);
-    let statuses = drive(vec![gateway.clone()], load_paths(&rig), 16, length, || {
-        every_vendor_reached(&rig, 3)
+    let statuses = drive(vec![gateway.clone()], load_paths(&sims), 16, length, || {
+        every_vendor_reached(&sims, 3)
     })
     .await;
 
     // Assert: it still serves, within half the quota.
     eprintln!("Redis down, 16 clients for {length:?}: answers by status {statuses:?}");
     assert!(statuses.get(&200).copied().unwrap_or(0) > 0, "{statuses:?}");
-    check_every_vendor(&rig, 3.0, 3.0, 3);
+    check_every_vendor(&sims, 3.0, 3.0, 3);
     let udesk = gateway.source("helpdesk").await;
     assert_eq!(udesk["rate_limit"]["store"], "redis");
     assert_eq!(udesk["rate_limit"]["store_reachable"], false);
@@ -426,12 +368,12 @@ async fn a_vendor_429_seen_by_one_gateway_holds_the_other_through_redis() {
     // Arrange: two gateways sharing Redis; Udesk lets one call through, then throttles
     // with `Retry-After: 5`, longer than the 2 s budget.
     let redis = RedisServer::start().await;
-    let rig = Rig::start(20).await;
+    let sims = simulators(20).await;
     let mut gateways = Vec::new();
     for _ in 0..2 {
         let url = redis.url.clone();
         gateways.push(
-            rig.gateway(move |config| {
+            replica(&sims, move |config| {
                 config.server.request_timeout = Duration::from_secs(2);
                 config.rate_limit.store = RateLimitStore::Redis;
                 config.rate_limit.redis_url = Some(SecretString::from(url));
@@ -439,7 +381,7 @@ async fn a_vendor_429_seen_by_one_gateway_holds_the_other_through_redis() {
             .await,
         );
     }
-    rig.sandbox.set_faults(
+    sims.sandbox.set_faults(
         SimVendor::Udesk,
         Faults {
             throttle: Some(Throttle {
@@ -459,7 +401,7 @@ async fn a_vendor_429_seen_by_one_gateway_holds_the_other_through_redis() {
     );
     let (status, _) = gateways[0].get_json("/conversations?source=helpdesk").await;
     assert_eq!(status, 429);
-    let calls = rig.arrivals(SimVendor::Udesk).len();
+    let calls = sims.arrivals(SimVendor::Udesk).len();
 
     // Act: the other replica is asked.
     let (status, body) = gateways[1].get_json("/conversations?source=helpdesk").await;
@@ -471,19 +413,18 @@ async fn a_vendor_429_seen_by_one_gateway_holds_the_other_through_redis() {
         body["sources"][0]["retry_after_seconds"].as_u64().unwrap() >= 3,
         "{body}"
     );
-    assert_eq!(rig.arrivals(SimVendor::Udesk).len(), calls);
+    assert_eq!(sims.arrivals(SimVendor::Udesk).len(), calls);
 }
 
 #[tokio::test]
 async fn a_call_waits_for_its_permit_when_the_budget_allows() {
     // Arrange: one permit a second; a budget of several seconds.
-    let rig = Rig::start(20).await;
-    let gateway = rig
-        .gateway(|config| {
-            every_source(config, limit(1, 1));
-            config.server.request_timeout = Duration::from_secs(5);
-        })
-        .await;
+    let sims = simulators(20).await;
+    let gateway = replica(&sims, |config| {
+        every_source(config, limit(1, 1));
+        config.server.request_timeout = Duration::from_secs(5);
+    })
+    .await;
 
     // Act: the second request finds the bucket empty.
     let first = gateway.get_json("/conversations?source=helpdesk").await;
@@ -506,16 +447,15 @@ async fn a_call_waits_for_its_permit_when_the_budget_allows() {
 #[tokio::test]
 async fn no_permit_within_the_budget_is_a_429_with_retry_after() {
     // Arrange: one permit a second; a budget of half a second.
-    let rig = Rig::start(20).await;
-    let gateway = rig
-        .gateway(|config| {
-            every_source(config, limit(1, 1));
-            config.server.request_timeout = Duration::from_millis(500);
-        })
-        .await;
+    let sims = simulators(20).await;
+    let gateway = replica(&sims, |config| {
+        every_source(config, limit(1, 1));
+        config.server.request_timeout = Duration::from_millis(500);
+    })
+    .await;
     let first = gateway.get_json("/conversations?source=helpdesk").await;
     assert_eq!(first.0, 200, "{}", first.1);
-    let calls_before = rig.arrivals(SimVendor::Udesk).len();
+    let calls_before = sims.arrivals(SimVendor::Udesk).len();
 
     // Act
     let response = gateway.get("/conversations?source=helpdesk").await;
@@ -536,18 +476,19 @@ async fn no_permit_within_the_budget_is_a_429_with_retry_after() {
         "SOURCE_QUOTA_EXHAUSTED"
     );
     assert!(body["sources"][0]["retry_after_seconds"].as_u64().unwrap() >= 1);
-    assert_eq!(rig.arrivals(SimVendor::Udesk).len(), calls_before);
+    assert_eq!(sims.arrivals(SimVendor::Udesk).len(), calls_before);
 }
 
 #[tokio::test]
 async fn a_vendor_429_holds_every_call_to_that_source_for_its_retry_after() {
     // Arrange: Udesk lets one call through, then throttles with `Retry-After: 3`; the
     // request budget (2 s) is shorter than that.
-    let rig = Rig::start(20).await;
-    let gateway = rig
-        .gateway(|config| config.server.request_timeout = Duration::from_secs(2))
-        .await;
-    rig.sandbox.set_faults(
+    let sims = simulators(20).await;
+    let gateway = replica(&sims, |config| {
+        config.server.request_timeout = Duration::from_secs(2)
+    })
+    .await;
+    sims.sandbox.set_faults(
         SimVendor::Udesk,
         Faults {
             throttle: Some(Throttle {
@@ -563,7 +504,7 @@ async fn a_vendor_429_holds_every_call_to_that_source_for_its_retry_after() {
 
     // Act: the vendor throttles; then more requests come while the cool-down lasts.
     let throttled = gateway.get("/conversations?source=helpdesk").await;
-    let throttled_at = *rig.arrivals(SimVendor::Udesk).last().unwrap();
+    let throttled_at = *sims.arrivals(SimVendor::Udesk).last().unwrap();
     assert_eq!(throttled.status().as_u16(), 429);
     assert_eq!(throttled.headers()["retry-after"], "3");
     let body: Value = throttled.json().await.unwrap();
@@ -579,13 +520,13 @@ async fn a_vendor_429_holds_every_call_to_that_source_for_its_retry_after() {
         assert_eq!(status, 429, "{body}");
         assert_eq!(body["sources"][0]["status"], "rate_limited");
     }
-    rig.sandbox.set_faults(SimVendor::Udesk, Faults::default());
+    sims.sandbox.set_faults(SimVendor::Udesk, Faults::default());
     tokio::time::sleep_until(throttled_at + Duration::from_millis(3100)).await;
     let (status, body) = gateway.get_json("/conversations?source=helpdesk").await;
 
     // Assert: nothing reached Udesk during the cool-down; afterwards it is asked again.
     assert_eq!(status, 200, "{body}");
-    let arrivals = rig.arrivals(SimVendor::Udesk);
+    let arrivals = sims.arrivals(SimVendor::Udesk);
     let during = arrivals
         .iter()
         .filter(|at| **at > throttled_at && **at < throttled_at + Duration::from_secs(3))
@@ -602,14 +543,13 @@ async fn a_vendor_429_holds_every_call_to_that_source_for_its_retry_after() {
 async fn a_vendor_cool_down_longer_than_the_maximum_is_cut_to_it_and_shown() {
     // Arrange: Udesk lets one call through, then throttles with `Retry-After: 86400`; the
     // gateway allows 2 s at most, and a request's budget is 1 s.
-    let rig = Rig::start(20).await;
-    let gateway = rig
-        .gateway(|config| {
-            config.server.request_timeout = Duration::from_secs(1);
-            config.rate_limit.max_cool_down = Duration::from_secs(2);
-        })
-        .await;
-    rig.sandbox.set_faults(
+    let sims = simulators(20).await;
+    let gateway = replica(&sims, |config| {
+        config.server.request_timeout = Duration::from_secs(1);
+        config.rate_limit.max_cool_down = Duration::from_secs(2);
+    })
+    .await;
+    sims.sandbox.set_faults(
         SimVendor::Udesk,
         Faults {
             throttle: Some(Throttle {
@@ -625,7 +565,7 @@ async fn a_vendor_cool_down_longer_than_the_maximum_is_cut_to_it_and_shown() {
 
     // Act
     let throttled = gateway.get("/conversations?source=helpdesk").await;
-    let throttled_at = *rig.arrivals(SimVendor::Udesk).last().unwrap();
+    let throttled_at = *sims.arrivals(SimVendor::Udesk).last().unwrap();
 
     // Assert: the refusal says 2 s, not a day; /sources shows the cut; the source is asked
     // again once the 2 s have passed.
@@ -638,7 +578,7 @@ async fn a_vendor_cool_down_longer_than_the_maximum_is_cut_to_it_and_shown() {
     );
     assert_eq!(held["rate_limit"]["max_cool_down_ms"], 2_000, "{held}");
     assert_eq!(held["rate_limit"]["cool_downs_clamped"], 1, "{held}");
-    rig.sandbox.set_faults(SimVendor::Udesk, Faults::default());
+    sims.sandbox.set_faults(SimVendor::Udesk, Faults::default());
     tokio::time::sleep_until(throttled_at + Duration::from_millis(2_100)).await;
     let (status, body) = gateway.get_json("/conversations?source=helpdesk").await;
     assert_eq!(status, 200, "{body}");
@@ -647,11 +587,12 @@ async fn a_vendor_cool_down_longer_than_the_maximum_is_cut_to_it_and_shown() {
 #[tokio::test]
 async fn a_vendor_429_within_the_budget_is_waited_out_and_retried() {
     // Arrange: one call a second at the vendor, `Retry-After: 1`, a budget of 5 s.
-    let rig = Rig::start(20).await;
-    let gateway = rig
-        .gateway(|config| config.server.request_timeout = Duration::from_secs(5))
-        .await;
-    rig.sandbox.set_faults(
+    let sims = simulators(20).await;
+    let gateway = replica(&sims, |config| {
+        config.server.request_timeout = Duration::from_secs(5)
+    })
+    .await;
+    sims.sandbox.set_faults(
         SimVendor::Udesk,
         Faults {
             throttle: Some(Throttle {
@@ -670,7 +611,7 @@ async fn a_vendor_429_within_the_budget_is_waited_out_and_retried() {
 
     // Assert: the 429 was answered by waiting a second and asking again.
     assert_eq!(status, 200, "{body}");
-    let calls: Vec<_> = rig
+    let calls: Vec<_> = sims
         .sandbox
         .calls()
         .into_iter()
@@ -753,8 +694,8 @@ async fn a_failing_source_opens_its_breaker_and_a_probe_closes_it() {
 async fn the_retry_budget_caps_extra_calls_during_an_outage() {
     // Arrange: a vendor answering every call with a 5xx, and a breaker that never opens, so
     // only the retry budget limits retries.
-    let rig = Rig::start(10).await;
-    rig.sandbox.set_faults(
+    let sims = simulators(10).await;
+    sims.sandbox.set_faults(
         SimVendor::Udesk,
         Faults {
             error_rate: 1.0,
@@ -774,7 +715,7 @@ async fn the_retry_budget_caps_extra_calls_during_an_outage() {
         Duration::from_secs(5),
     )
     .with_policy(&policy);
-    let url = format!("http://{}/udesk/api/v1/sessions/1/logs", rig.simulators);
+    let url = format!("http://{}/udesk/api/v1/sessions/1/logs", sims.addr);
 
     // Act
     let calls = 200;
@@ -788,7 +729,7 @@ async fn the_retry_budget_caps_extra_calls_during_an_outage() {
     }
 
     // Assert: retries add about 10% plus the small reserve, never one per failure.
-    let made = rig.arrivals(SimVendor::Udesk).len();
+    let made = sims.arrivals(SimVendor::Udesk).len();
     let reserve = policy.min_retries_per_second as usize * policy.budget_window.as_secs() as usize;
     eprintln!("outage: {calls} calls became {made} vendor calls (reserve {reserve})");
     assert!(made > calls, "no call was retried");
