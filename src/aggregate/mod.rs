@@ -25,7 +25,7 @@ use futures::future::join_all;
 use self::flights::{Flights, Weight};
 use self::read::{Slice, VendorPage};
 use self::slices::{Density, Plan};
-use crate::domain::{Conversation, Message, SortKey, SourceName, VendorKind};
+use crate::domain::{Conversation, ErrorCode, Message, SortKey, SourceName, VendorKind};
 use crate::vendors::{CallContext, ConversationQuery, VendorAdapter, VendorError, VendorRegistry};
 
 /// Walk plans and density estimates kept at most (they are small: bounds, and one number).
@@ -72,7 +72,7 @@ pub struct SourceHealth {
     /// Last successful call.
     pub last_ok_at: Option<DateTime<Utc>>,
     /// Last failure: its code and when.
-    pub last_error: Option<(&'static str, DateTime<Utc>)>,
+    pub last_error: Option<(ErrorCode, DateTime<Utc>)>,
     /// Failures since the last success.
     pub consecutive_failures: u32,
 }

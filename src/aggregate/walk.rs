@@ -203,7 +203,7 @@ impl Walk {
                 SourceOutcome::Failed(err) => {
                     let gone = DroppedSource {
                         n: report.source.to_string(),
-                        c: err.code().to_owned(),
+                        c: err.code().as_str().to_owned(),
                         t: boundary,
                     };
                     let missing = gone.missing(self.window);

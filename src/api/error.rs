@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::views::SourceStatusView;
-use crate::domain::{SourceName, VendorKind};
+use crate::domain::{ErrorCode, SourceName, VendorKind};
 use crate::vendors::VendorError;
 
 /// Media type of every error body.
@@ -130,7 +130,7 @@ pub struct Problem {
     /// What went wrong in this request. Never contains secrets or upstream bodies.
     pub detail: String,
     /// Stable machine-readable code in SCREAMING_SNAKE case, never renamed once shipped.
-    pub code: String,
+    pub code: ErrorCode,
     /// Outcome per source, where sources were involved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<SourceStatusView>>,
@@ -176,35 +176,37 @@ impl ApiError {
     }
 
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidParameter { .. } => "INVALID_PARAMETER",
-            Self::InvalidQuery(_) => "INVALID_QUERY",
-            Self::InvalidPageToken(_) => "INVALID_PAGE_TOKEN",
-            Self::InvalidId(_) => "INVALID_CONVERSATION_ID",
-            Self::UnknownSource(_) => "UNKNOWN_SOURCE",
-            Self::UnknownVendor(_) => "UNKNOWN_VENDOR",
-            Self::SourceNotFound(..) => "SOURCE_NOT_FOUND",
-            Self::ConversationNotFound(_) => "CONVERSATION_NOT_FOUND",
-            Self::RouteNotFound(_) => "ROUTE_NOT_FOUND",
-            Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
-            Self::Unauthorized => "UNAUTHORIZED",
+            Self::InvalidParameter { .. } => ErrorCode::InvalidParameter,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::InvalidPageToken(_) => ErrorCode::InvalidPageToken,
+            Self::InvalidId(_) => ErrorCode::InvalidConversationId,
+            Self::UnknownSource(_) => ErrorCode::UnknownSource,
+            Self::UnknownVendor(_) => ErrorCode::UnknownVendor,
+            Self::SourceNotFound(..) => ErrorCode::SourceNotFound,
+            Self::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
+            Self::RouteNotFound(_) => ErrorCode::RouteNotFound,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Upstream { error, .. } => match error {
-                VendorError::NotFound => "CONVERSATION_NOT_FOUND",
+                VendorError::NotFound => ErrorCode::ConversationNotFound,
                 other => other.code(),
             },
             Self::AllSourcesFailed { status, .. } => match status.as_u16() {
-                429 => "ALL_SOURCES_RATE_LIMITED",
-                504 => "ALL_SOURCES_TIMED_OUT",
-                _ => "ALL_SOURCES_FAILED",
+                429 => ErrorCode::AllSourcesRateLimited,
+                504 => ErrorCode::AllSourcesTimedOut,
+                _ => ErrorCode::AllSourcesFailed,
             },
-            Self::Timeout => "REQUEST_TIMEOUT",
-            Self::Overloaded => "OVERLOADED",
-            Self::ConsumerRateLimited { .. } => "CONSUMER_RATE_LIMITED",
-            Self::UriTooLong(_) => "URI_TOO_LONG",
-            Self::HeadersTooLarge(_) | Self::RequestHeadTooLarge { .. } => "HEADERS_TOO_LARGE",
-            Self::MalformedRequest => "MALFORMED_REQUEST",
-            Self::Internal(_) => "INTERNAL",
+            Self::Timeout => ErrorCode::RequestTimeout,
+            Self::Overloaded => ErrorCode::Overloaded,
+            Self::ConsumerRateLimited { .. } => ErrorCode::ConsumerRateLimited,
+            Self::UriTooLong(_) => ErrorCode::UriTooLong,
+            Self::HeadersTooLarge(_) | Self::RequestHeadTooLarge { .. } => {
+                ErrorCode::HeadersTooLarge
+            }
+            Self::MalformedRequest => ErrorCode::MalformedRequest,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -234,12 +236,12 @@ impl ApiError {
         Problem {
             problem_type: format!(
                 "urn:problem:conversation-gateway:{}",
-                code.to_ascii_lowercase().replace('_', "-")
+                code.as_str().to_ascii_lowercase().replace('_', "-")
             ),
             title: title_for(status).to_owned(),
             status: status.as_u16(),
             detail,
-            code: code.to_owned(),
+            code,
             sources,
         }
     }
@@ -265,15 +267,15 @@ impl IntoResponse for ApiError {
             // Runs inside the request span, so the line carries method, path and request id.
             match &self {
                 Self::Upstream { error, .. } => tracing::warn!(
-                    code = self.code(),
+                    code = self.code().as_str(),
                     detail = error.detail().unwrap_or(""),
                     error = %self,
                     "Request failed upstream."
                 ),
                 Self::Internal(detail) => {
-                    tracing::error!(code = self.code(), detail = %detail, "Request failed.");
+                    tracing::error!(code = self.code().as_str(), detail = %detail, "Request failed.");
                 }
-                _ => tracing::warn!(code = self.code(), error = %self, "Request failed."),
+                _ => tracing::warn!(code = self.code().as_str(), error = %self, "Request failed."),
             }
         }
         let retry_after = self.retry_after();

@@ -48,7 +48,7 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
                 health: SourceHealthView {
                     state: status.to_owned(),
                     last_ok_at: health.last_ok_at,
-                    last_error_code: health.last_error.map(|(code, _)| code.to_owned()),
+                    last_error_code: health.last_error.map(|(code, _)| code),
                     last_error_at: health.last_error.map(|(_, at)| at),
                     consecutive_failures: health.consecutive_failures,
                 },

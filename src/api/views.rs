@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::aggregate::{SourceState, WalkStatus};
-use crate::domain::{self, SourceName, VendorKind};
+use crate::domain::{self, ErrorCode, SourceName, VendorKind};
 use crate::vendors::VendorError;
 
 /// A vendor key.
@@ -222,7 +222,7 @@ pub enum SourceStatus {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SourceErrorView {
     /// Stable machine code, e.g. `UPSTREAM_TIMEOUT`, `FILTER_NOT_SUPPORTED`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable reason. Never contains secrets or upstream bodies.
     pub message: String,
 }
@@ -272,7 +272,7 @@ impl SourceStatusView {
             vendor: vendor.into(),
             status,
             error: Some(SourceErrorView {
-                code: error.code().to_owned(),
+                code: error.code(),
                 message: error.to_string(),
             }),
             retry_after_seconds: (status == SourceStatus::RateLimited).then(|| {
@@ -300,7 +300,7 @@ impl From<&SourceState> for SourceStatusView {
             WalkStatus::Skipped(reason) => plain(
                 SourceStatus::Skipped,
                 Some(SourceErrorView {
-                    code: "FILTER_NOT_SUPPORTED".to_owned(),
+                    code: ErrorCode::FilterNotSupported,
                     message: reason.clone(),
                 }),
             ),
@@ -313,7 +313,7 @@ impl From<&SourceState> for SourceStatusView {
                 ..plain(
                     SourceStatus::Skipped,
                     Some(SourceErrorView {
-                        code: "FAILED_EARLIER_IN_WALK".to_owned(),
+                        code: ErrorCode::FailedEarlierInWalk,
                         message: format!(
                             "failed earlier in this walk ({code}); left out of the rest of it: fetch `missing` later"
                         ),
@@ -420,7 +420,7 @@ pub struct SourceHealthView {
     pub last_ok_at: Option<DateTime<Utc>>,
     /// Code of the last failure.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error_code: Option<String>,
+    pub last_error_code: Option<ErrorCode>,
     /// When it last failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error_at: Option<DateTime<Utc>>,

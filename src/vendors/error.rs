@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::domain::ErrorCode;
+
 /// A failed call to one source.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum VendorError {
@@ -81,22 +83,22 @@ pub enum VendorError {
 
 impl VendorError {
     /// Stable machine code. Never renamed once shipped.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Timeout => "UPSTREAM_TIMEOUT",
-            Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
-            Self::QuotaExhausted { .. } => "SOURCE_QUOTA_EXHAUSTED",
-            Self::CircuitOpen { .. } => "UPSTREAM_CIRCUIT_OPEN",
-            Self::NotFound => "UPSTREAM_NOT_FOUND",
-            Self::Unauthorized => "UPSTREAM_AUTH_FAILED",
-            Self::NotReady { .. } => "UPSTREAM_NOT_READY",
-            Self::Rejected { .. } => "UPSTREAM_REJECTED",
-            Self::Status(_) => "UPSTREAM_ERROR",
-            Self::Decode(_) => "UPSTREAM_BAD_RESPONSE",
-            Self::Transport(_) => "UPSTREAM_UNREACHABLE",
-            Self::TooLarge { .. } => "UPSTREAM_RESPONSE_TOO_LARGE",
-            Self::VendorBytesExhausted => "VENDOR_BYTES_EXHAUSTED",
-            Self::FileUnavailable => "UPSTREAM_FILE_UNAVAILABLE",
+            Self::Timeout => ErrorCode::UpstreamTimeout,
+            Self::RateLimited { .. } => ErrorCode::UpstreamRateLimited,
+            Self::QuotaExhausted { .. } => ErrorCode::SourceQuotaExhausted,
+            Self::CircuitOpen { .. } => ErrorCode::UpstreamCircuitOpen,
+            Self::NotFound => ErrorCode::UpstreamNotFound,
+            Self::Unauthorized => ErrorCode::UpstreamAuthFailed,
+            Self::NotReady { .. } => ErrorCode::UpstreamNotReady,
+            Self::Rejected { .. } => ErrorCode::UpstreamRejected,
+            Self::Status(_) => ErrorCode::UpstreamError,
+            Self::Decode(_) => ErrorCode::UpstreamBadResponse,
+            Self::Transport(_) => ErrorCode::UpstreamUnreachable,
+            Self::TooLarge { .. } => ErrorCode::UpstreamResponseTooLarge,
+            Self::VendorBytesExhausted => ErrorCode::VendorBytesExhausted,
+            Self::FileUnavailable => ErrorCode::UpstreamFileUnavailable,
         }
     }
 

@@ -678,7 +678,7 @@ mod tests {
             matches!(err, VendorError::TooLarge { limit } if limit == 16 * KIB),
             "{err:?}"
         );
-        assert_eq!(err.code(), "UPSTREAM_RESPONSE_TOO_LARGE");
+        assert_eq!(err.code().as_str(), "UPSTREAM_RESPONSE_TOO_LARGE");
         assert!(err.to_string().contains("larger than"), "{err}");
         assert_eq!(limits.budget.in_use(), 0);
     }
@@ -785,7 +785,7 @@ mod tests {
             .unwrap_err();
 
         assert!(matches!(err, VendorError::VendorBytesExhausted), "{err:?}");
-        assert_eq!(err.code(), "VENDOR_BYTES_EXHAUSTED");
+        assert_eq!(err.code().as_str(), "VENDOR_BYTES_EXHAUSTED");
         assert!(err.retry_after().is_some());
         assert_eq!(limits.budget.in_use(), held.reserved_bytes());
     }

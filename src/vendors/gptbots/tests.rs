@@ -457,7 +457,7 @@ async fn list_messages_stops_with_a_clear_failure_when_the_vendor_never_stops_pa
         .unwrap_err();
 
     // Assert: the shared bound of message pages, then a bad-response failure.
-    assert_eq!(err.code(), "UPSTREAM_BAD_RESPONSE");
+    assert_eq!(err.code().as_str(), "UPSTREAM_BAD_RESPONSE");
     let calls = server.received_requests().await.unwrap().len();
     assert_eq!(calls, crate::vendors::MAX_MESSAGE_PAGES as usize);
 }

@@ -1235,7 +1235,7 @@ async fn every_refused_or_failed_download_looks_the_same() {
 
     for err in &errors {
         assert!(matches!(err, VendorError::FileUnavailable), "{err:?}");
-        assert_eq!(err.code(), "UPSTREAM_FILE_UNAVAILABLE");
+        assert_eq!(err.code().as_str(), "UPSTREAM_FILE_UNAVAILABLE");
         assert_eq!(err.to_string(), errors[0].to_string());
         assert_eq!(err.retry_after(), None);
         assert_eq!(err.detail(), None);
