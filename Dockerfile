@@ -9,6 +9,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo ./.cargo
 COPY src ./src
+# The vendor simulators are a workspace member (demo mode and the `sandbox` command use them).
+COPY simulators ./simulators
 # Cargo.toml names the benchmark target, so cargo cannot read the manifest without it.
 COPY benches ./benches
 # The registry and target caches only speed up rebuilds; the binary is copied out of them.

@@ -8,4 +8,5 @@ scripts/prepare-test-tools.sh
 # shellcheck disable=SC1091
 source target/test-tools/env.sh
 
-cargo test --locked --all-targets "$@"
+# --workspace: the simulators crate's own tests run too.
+cargo test --locked --workspace --all-targets "$@"

@@ -14,7 +14,9 @@ pub mod domain;
 pub mod guard;
 pub mod metrics;
 pub mod ratelimit;
-pub mod sandbox;
+/// The vendor simulators (their own crate, which shares no code with `vendors`), under the
+/// name the command line, demo mode, tests and benchmarks use.
+pub use conversation_gateway_simulators as sandbox;
 pub mod server;
 pub mod state;
 pub mod telemetry;
