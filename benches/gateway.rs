@@ -90,9 +90,16 @@ struct Row {
 }
 
 /// The same upstream call through nginx and through the gateway, at one load.
-struct Pair<'a> {
-    nginx: &'a Load,
-    gateway: &'a Load,
+struct Pair {
+    nginx: Load,
+    gateway: Load,
+}
+
+/// One vendor's comparison: at the benchmark's connections and at one.
+struct VendorPairs {
+    vendor: &'static str,
+    loaded: Pair,
+    alone: Pair,
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -114,10 +121,9 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let uncached = Gateway::start(&work, "uncached", sim, Some(0))?;
     let cached = Gateway::start(&work, "cached", sim, None)?;
-    // One day: under one GPTBots page at the default size, so one upstream call per request.
+    // One day: under one vendor page at the default size, so one upstream call per request.
     let until = Utc::now();
     let since = until - chrono::Duration::days(1);
-    let nginx = Nginx::start(&work, sim, since, until)?;
     let wrk = Wrk::new(&work, settings.seconds, sandbox.clone())?;
     let c = settings.connections;
     let mut rows = Vec::new();
@@ -129,51 +135,76 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         load
     };
 
-    // 1. One source: gateway vs nginx. Every gateway request names a window of its own
-    // (`until` a millisecond later each time), so it can share no vendor call with another
-    // and makes exactly the one call nginx makes: the same work, compared. (Generating the
-    // URLs costs wrk a little more CPU on the gateway's side of the comparison.)
+    // 1. One source: gateway vs nginx, for each vendor whose list call nginx can make.
+    // Every gateway request names a window of its own (`until` a millisecond later each
+    // time), so it can share no vendor call with another and makes exactly the one call
+    // nginx makes: the same work, compared. (Generating the URLs costs wrk a little more
+    // CPU on the gateway's side of the comparison.)
     let stamp = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    let single = format!(
-        "/conversations?source=assistant&since={}&until={}",
-        stamp(since),
-        stamp(until)
-    );
-    let single = single.as_str();
     // A request `query` that names a window of its own each time it is sent.
     let window_of_its_own = |query: String| Distinct {
         prefix: format!("/conversations?{query}&until="),
         base_ms: Utc::now().timestamp_millis(),
     };
-    let distinct = window_of_its_own(format!("source=assistant&since={}", stamp(since)));
-    wrk.run(&nginx.url("/conversations"), 2, None)?; // warm-up
-    let base = measure(
-        "nginx → the same GPTBots list call (baseline)",
-        wrk.run_with_rss(&nginx.url("/conversations"), c, None, &nginx.pids())?,
-    );
-    wrk.run(&uncached.url(single), 2, None)?;
-    let through = measure(
-        "gateway `/conversations?source=assistant`, one day, cache off, every request distinct",
-        wrk.run_with_rss(&uncached.url(""), c, Some(&distinct), &[uncached.pid()])?,
-    );
-    measure(
-        "gateway, the same, identical requests (concurrent ones share a vendor call)",
-        wrk.run_with_rss(&uncached.url(single), c, None, &[uncached.pid()])?,
-    );
-    measure(
-        "gateway, the same, identical requests, cache on",
-        wrk.run_with_rss(&cached.url(single), c, None, &[cached.pid()])?,
-    );
-    // One connection: the latency a hop adds when nothing queues for the CPU (at `c`
-    // connections both are saturated, so their p50s only restate the throughput ratio).
-    let base_alone = measure(
-        "nginx, one connection",
-        wrk.run_with_rss(&nginx.url("/conversations"), 1, None, &nginx.pids())?,
-    );
-    let through_alone = measure(
-        "gateway, cache off, every request distinct, one connection",
-        wrk.run_with_rss(&uncached.url(""), 1, Some(&distinct), &[uncached.pid()])?,
-    );
+    let mut pairs = Vec::new();
+    for baseline in [Baseline::Gptbots, Baseline::Megaview, Baseline::Udesk] {
+        let source = baseline.source();
+        // Started just before its runs: Udesk's signature holds for five minutes.
+        let location = baseline.location(sim, since, until).await?;
+        let nginx = Nginx::start(&work, source, sim, &location)?;
+        let single = format!(
+            "/conversations?source={source}&since={}&until={}",
+            stamp(since),
+            stamp(until)
+        );
+        let distinct = window_of_its_own(format!("source={source}&since={}", stamp(since)));
+        wrk.run(&nginx.url("/list"), 2, None)?; // warm-up
+        let base = measure(
+            &format!(
+                "nginx → the same {} list call (baseline)",
+                baseline.vendor()
+            ),
+            wrk.run_with_rss(&nginx.url("/list"), c, None, &nginx.pids())?,
+        );
+        wrk.run(&uncached.url(&single), 2, None)?;
+        let through = measure(
+            &format!(
+                "gateway `/conversations?source={source}`, one day, cache off, every request distinct"
+            ),
+            wrk.run_with_rss(&uncached.url(""), c, Some(&distinct), &[uncached.pid()])?,
+        );
+        if baseline == Baseline::Gptbots {
+            measure(
+                "gateway, the same, identical requests (concurrent ones share a vendor call)",
+                wrk.run_with_rss(&uncached.url(&single), c, None, &[uncached.pid()])?,
+            );
+            measure(
+                "gateway, the same, identical requests, cache on",
+                wrk.run_with_rss(&cached.url(&single), c, None, &[cached.pid()])?,
+            );
+        }
+        // One connection: the latency a hop adds when nothing queues for the CPU (at `c`
+        // connections both are saturated, so their p50s only restate the throughput ratio).
+        let base_alone = measure(
+            &format!("nginx, {}, one connection", baseline.vendor()),
+            wrk.run_with_rss(&nginx.url("/list"), 1, None, &nginx.pids())?,
+        );
+        let through_alone = measure(
+            &format!("gateway, `{source}`, cache off, every request distinct, one connection"),
+            wrk.run_with_rss(&uncached.url(""), 1, Some(&distinct), &[uncached.pid()])?,
+        );
+        pairs.push(VendorPairs {
+            vendor: baseline.vendor(),
+            loaded: Pair {
+                nginx: base,
+                gateway: through,
+            },
+            alone: Pair {
+                nginx: base_alone,
+                gateway: through_alone,
+            },
+        });
+    }
 
     // 2. Four sources, each 50 ms away: the fan-out costs about the slowest one. Every
     // request its own window again, so each one costs every asked vendor a call.
@@ -240,22 +271,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     }
 
-    let report = report(
-        &settings,
-        &rows,
-        Pair {
-            nginx: &base,
-            gateway: &through,
-        },
-        Pair {
-            nginx: &base_alone,
-            gateway: &through_alone,
-        },
-        &slowest,
-        &fanout,
-        &wide,
-        &walks,
-    );
+    let report = report(&settings, &rows, &pairs, &slowest, &fanout, &wide, &walks);
     std::io::stdout().lock().write_all(report.as_bytes())?;
     Ok(())
 }
@@ -323,8 +339,7 @@ async fn walk(gateway: &Gateway, page_size: u32) -> anyhow::Result<BTreeMap<Stri
 fn report(
     settings: &Settings,
     rows: &[Row],
-    loaded: Pair<'_>,
-    alone: Pair<'_>,
+    pairs: &[VendorPairs],
     slowest: &Load,
     fanout: &Load,
     wide: &Load,
@@ -371,49 +386,56 @@ fn report(
             if met { "yes" } else { "**no**" }
         );
     };
-    let throughput = loaded.gateway.requests_per_second / loaded.nginx.requests_per_second;
-    ratio(
-        &format!(
-            "throughput, gateway / nginx (one source, cache off, distinct requests, {} connections)",
-            settings.connections
-        ),
-        throughput,
-        "≥ 0.8",
-        throughput >= 0.8,
-    );
-    let loaded_label = format!("{} connections", settings.connections);
-    for (pair, connections) in [(&loaded, loaded_label.as_str()), (&alone, "one connection")] {
-        if let (Some(gateway), Some(nginx)) = (
-            pair.gateway.cpu_us_per_request,
-            pair.nginx.cpu_us_per_request,
-        ) {
-            ratio(
-                &format!(
-                    "CPU per request, gateway / nginx (one source, cache off, distinct requests, {connections})"
-                ),
-                gateway / nginx,
-                "≤ 3",
-                gateway / nginx <= 3.0,
-            );
+    for VendorPairs {
+        vendor,
+        loaded,
+        alone,
+    } in pairs
+    {
+        let throughput = loaded.gateway.requests_per_second / loaded.nginx.requests_per_second;
+        ratio(
+            &format!(
+                "{vendor}: throughput, gateway / nginx (cache off, distinct requests, {} connections)",
+                settings.connections
+            ),
+            throughput,
+            "≥ 0.8",
+            throughput >= 0.8,
+        );
+        let loaded_label = format!("{} connections", settings.connections);
+        for (pair, connections) in [(loaded, loaded_label.as_str()), (alone, "one connection")] {
+            if let (Some(gateway), Some(nginx)) = (
+                pair.gateway.cpu_us_per_request,
+                pair.nginx.cpu_us_per_request,
+            ) {
+                ratio(
+                    &format!(
+                        "{vendor}: CPU per request, gateway / nginx (cache off, distinct requests, {connections})"
+                    ),
+                    gateway / nginx,
+                    "≤ 3",
+                    gateway / nginx <= 3.0,
+                );
+            }
         }
+        let added = loaded.gateway.p50_ms - loaded.nginx.p50_ms;
+        ratio(
+            &format!(
+                "{vendor}: added p50 latency, ms ({} connections)",
+                settings.connections
+            ),
+            added,
+            "≤ 1",
+            added <= 1.0,
+        );
+        let added = alone.gateway.p50_ms - alone.nginx.p50_ms;
+        ratio(
+            &format!("{vendor}: added p50 latency, ms (one connection)"),
+            added,
+            "≤ 0.5",
+            added <= 0.5,
+        );
     }
-    let added = loaded.gateway.p50_ms - loaded.nginx.p50_ms;
-    ratio(
-        &format!(
-            "added p50 latency, ms ({} connections)",
-            settings.connections
-        ),
-        added,
-        "≤ 1",
-        added <= 1.0,
-    );
-    let added = alone.gateway.p50_ms - alone.nginx.p50_ms;
-    ratio(
-        "added p50 latency, ms (one connection)",
-        added,
-        "≤ 0.5",
-        added <= 0.5,
-    );
     let p50 = fanout.p50_ms / slowest.p50_ms;
     ratio(
         "p50, four sources / slowest single source",
@@ -545,27 +567,142 @@ fn gateway_config(listen: SocketAddr, sim: SocketAddr, cache_ttl_ms: Option<u64>
     format!("[server]\nlisten = \"{listen}\"\nrequest_timeout_ms = 10000\n\n{cache}\n{sources}")
 }
 
-/// nginx proxying `GET /conversations` to the simulator's GPTBots list call, exactly as
-/// the gateway makes it for `source=assistant` over the same one-day window.
+/// A vendor list call nginx can make as the gateway makes it for one source over one
+/// window: the baseline of that vendor. (Jijyun is left out: its list is read whole per
+/// customer, in as many calls as it has pages.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Baseline {
+    Gptbots,
+    Megaview,
+    Udesk,
+}
+
+impl Baseline {
+    fn source(self) -> &'static str {
+        match self {
+            Self::Gptbots => "assistant",
+            Self::Megaview => "sales",
+            Self::Udesk => "helpdesk",
+        }
+    }
+
+    fn vendor(self) -> &'static str {
+        match self {
+            Self::Gptbots => "GPTBots",
+            Self::Megaview => "Megaview",
+            Self::Udesk => "Udesk",
+        }
+    }
+
+    /// The nginx `location` body that makes the first list call of `[since, until)`, with
+    /// the page size the gateway asks for, from the vendors' documents.
+    async fn location(
+        self,
+        sim: SocketAddr,
+        since: chrono::DateTime<Utc>,
+        until: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let credentials = sandbox::SandboxCredentials::default();
+        // Megaview and Udesk read wall-clock seconds in the account's zone.
+        let local = |t: chrono::DateTime<Utc>| {
+            t.with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let json_post = "proxy_method POST;\n      proxy_set_header Content-Type application/json;";
+        Ok(match self {
+            Self::Gptbots => {
+                // The gateway's window is half-open; GPTBots' `end_time` is inclusive.
+                format!(
+                    "proxy_set_header Authorization \"Bearer {key}\";\n      \
+                     proxy_pass http://simulators/gptbots/v1/bot/conversation/page?conversation_type=ALL&start_time={since}&end_time={until}&page=1&page_size=100;",
+                    key = credentials.gptbots_api_key,
+                    since = since.timestamp_millis(),
+                    until = until.timestamp_millis() - 1,
+                )
+            }
+            Self::Megaview => {
+                let token = megaview_token(sim, &credentials).await?;
+                let body = serde_json::json!({
+                    "begin_time": local(since),
+                    "end_time": local(until),
+                    "page_size": 100,
+                });
+                format!(
+                    "{json_post}\n      proxy_set_header Authorization \"Bearer {token}\";\n      \
+                     proxy_set_body '{body}';\n      \
+                     proxy_pass http://simulators/megaview/openapi/conversation/v1/conversations/list;"
+                )
+            }
+            Self::Udesk => {
+                let timestamp = Utc::now().timestamp();
+                let plain = format!(
+                    "{}&{}&{timestamp}",
+                    credentials.udesk_email, credentials.udesk_api_token
+                );
+                let sign = match credentials.udesk_sign_algorithm {
+                    sandbox::SignAlgorithm::Sha1 => {
+                        hex::encode(<sha1::Sha1 as sha1::Digest>::digest(plain.as_bytes()))
+                    }
+                    sandbox::SignAlgorithm::Sha256 => {
+                        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plain.as_bytes()))
+                    }
+                };
+                // Udesk's `endTime` is inclusive, to the second.
+                let body = serde_json::json!({
+                    "robotId": credentials.udesk_robot_id,
+                    "startTime": local(since),
+                    "endTime": local(until - chrono::Duration::seconds(1)),
+                    "pageNum": 1,
+                    "pageSize": 99,
+                    "sortFlag": 0,
+                });
+                let email: String =
+                    url::form_urlencoded::byte_serialize(credentials.udesk_email.as_bytes())
+                        .collect();
+                format!(
+                    "{json_post}\n      proxy_set_body '{body}';\n      \
+                     proxy_pass http://simulators/udesk/api/v1/sessions?email={email}&timestamp={timestamp}&sign={sign};"
+                )
+            }
+        })
+    }
+}
+
+/// A Megaview access token from the simulator's token endpoint.
+async fn megaview_token(
+    sim: SocketAddr,
+    credentials: &sandbox::SandboxCredentials,
+) -> anyhow::Result<String> {
+    let answer: Value = reqwest::Client::new()
+        .post(format!(
+            "http://{sim}/megaview/openapi/auth/v1/app_access_token/internal"
+        ))
+        .json(&serde_json::json!({
+            "app_key": credentials.megaview_app_key,
+            "app_secret": credentials.megaview_app_secret,
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    answer["data"]["app_access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the Megaview simulator gave no token")
+}
+
+/// nginx making one vendor's list call for every `GET /list`.
 struct Nginx {
     child: Child,
     addr: SocketAddr,
 }
 
 impl Nginx {
-    fn start(
-        work: &Path,
-        sim: SocketAddr,
-        since: chrono::DateTime<Utc>,
-        until: chrono::DateTime<Utc>,
-    ) -> anyhow::Result<Self> {
-        let prefix = work.join("nginx");
+    fn start(work: &Path, name: &str, sim: SocketAddr, location: &str) -> anyhow::Result<Self> {
+        let prefix = work.join(format!("nginx-{name}"));
         std::fs::create_dir_all(prefix.join("logs"))?;
         let addr = free_port()?;
-        let since = since.timestamp_millis();
-        // The gateway's window is half-open; GPTBots' `end_time` is inclusive.
-        let until = until.timestamp_millis() - 1;
-        let key = sandbox::SandboxCredentials::default().gptbots_api_key;
         let conf = format!(
             r#"daemon off;
 worker_processes auto;
@@ -582,11 +719,10 @@ http {{
   upstream simulators {{ server {sim}; keepalive 64; }}
   server {{
     listen {addr};
-    location = /conversations {{
+    location = /list {{
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer {key}";
-      proxy_pass http://simulators/gptbots/v1/bot/conversation/page?conversation_type=ALL&start_time={since}&end_time={until}&page=1&page_size=100;
+      {location}
     }}
   }}
 }}
