@@ -23,7 +23,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM docker.io/library/debian:${DEBIAN_RELEASE}-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin gateway
 COPY --from=build /usr/local/bin/conversation-gateway /usr/local/bin/conversation-gateway
 USER 10001:10001

@@ -19,6 +19,8 @@ pub struct RecordedCall {
     pub at: Instant,
     /// HTTP status answered; 0 while unanswered or when the client went away first.
     pub status: u16,
+    /// The W3C `traceparent` header the caller sent, if any.
+    pub traceparent: Option<String>,
 }
 
 /// The calls recorded since the last reset.
@@ -34,6 +36,7 @@ impl CallLog {
         &self,
         vendor: SimVendor,
         endpoint: &'static str,
+        traceparent: Option<String>,
     ) -> (u64, Instant) {
         // The clock is read under the lock so the list order and `at` never disagree.
         let mut calls = lock(&self.calls);
@@ -46,6 +49,7 @@ impl CallLog {
                 endpoint,
                 at,
                 status: 0,
+                traceparent,
             },
         });
         (seq, at)

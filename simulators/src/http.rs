@@ -53,7 +53,15 @@ struct Gate {
 }
 
 async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Response {
-    let (seq, at) = gate.shared.calls.record_arrival(gate.vendor, gate.endpoint);
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let (seq, at) = gate
+        .shared
+        .calls
+        .record_arrival(gate.vendor, gate.endpoint, traceparent);
     // The object store serving Megaview transcripts is another host, outside the API quota.
     let exempt = gate.vendor == SimVendor::Megaview && gate.endpoint == "asr_file";
     let (latency, verdict) = lock(&gate.shared.faults[gate.vendor.index()]).decide(at, exempt);
