@@ -1,4 +1,5 @@
-//! A check over the sources: no import circle between the crate's top-level modules.
+//! Checks over the sources: no import circle between the crate's top-level modules, and the
+//! simulators used only where they are run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -6,6 +7,11 @@ use std::path::Path;
 /// Circles still to break: none. The HTTP edge points one way (`app` → `auth`, `guard`,
 /// `server` → `api` → `state` → `aggregate` → `vendors`); a new circle fails the test below.
 const KNOWN_CIRCLES: &[&[&str]] = &[];
+
+/// The modules that may name the simulators (`crate::sandbox`): the command line and demo
+/// mode, which run them. The adapters are one reading of the vendor documents and the
+/// simulators another; neither may borrow from the other.
+const SIMULATOR_USERS: &[&str] = &["cli", "demo"];
 
 /// Top-level module → the top-level modules its non-test code names through `crate::`.
 fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
@@ -122,6 +128,38 @@ fn no_import_circle_between_top_level_modules_but_the_known_one() {
         "import circles between top-level modules changed (a new one, or a known one \
          broken: then shorten KNOWN_CIRCLES)"
     );
+}
+
+#[test]
+fn only_the_command_line_and_demo_mode_name_the_simulators() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let users: BTreeSet<String> = imports(&src)
+        .into_iter()
+        .filter(|(_, named)| named.contains("sandbox"))
+        .map(|(module, _)| module)
+        .collect();
+    let allowed: BTreeSet<String> = SIMULATOR_USERS.iter().map(|m| (*m).to_owned()).collect();
+    assert!(
+        users.is_subset(&allowed),
+        "modules naming the simulators: {users:?}; only {allowed:?} may"
+    );
+    // Nor around the re-export, by the simulators crate's own name.
+    let mut pending = vec![src.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path != src.join("lib.rs") && path != src.join("layering.rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                assert!(
+                    !text.contains("conversation_gateway_simulators"),
+                    "{} names the simulators crate",
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 #[test]
