@@ -1,5 +1,5 @@
 //! What every vendor's `config.rs` shares: the [`VendorKeys`] trait its keys implement, the
-//! error its checks return, and the helpers for required keys and secrets.
+//! error its checks return, and the functions for required keys and secrets.
 //!
 //! A vendor's keys are read from the part of its `[[sources]]` entry left once the common
 //! keys (name, vendor, URL, timeout, zone, quota) are taken out; `crate::config` does that and
