@@ -33,7 +33,7 @@ pub use crate::state::AppState;
 
 /// Builds the state and router for `config`.
 pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
-    let limits = vendors::BodyLimits::from_config(&config.server);
+    let limits = config.server.body_limits();
     let vendor_bytes = limits.budget.clone();
     let transport = vendors::Transport::new(limits)?;
     let quotas = crate::ratelimit::QuotaStore::from_config(&config.rate_limit)?;

@@ -10,11 +10,14 @@ use url::Url;
 
 use crate::app;
 use crate::config::{
-    self, AuthConfig, CacheConfig, Config, CursorConfig, FileHost, GptbotsSettings, JijyunSettings,
-    MegaviewSettings, RateLimitStoreConfig, ServerConfig, SignAlgorithm, SourceConfig,
-    TelemetryConfig, UdeskSettings, VendorSettings,
+    self, AuthConfig, CacheConfig, Config, CursorConfig, RateLimitStoreConfig, ServerConfig,
+    SourceConfig, TelemetryConfig, VendorSettings,
 };
 use crate::sandbox::{self, Sandbox, SandboxConfig, SandboxCredentials};
+use crate::vendors::download::FileHost;
+use crate::vendors::{
+    GptbotsSettings, JijyunSettings, MegaviewSettings, SignAlgorithm, UdeskSettings, vendor_config,
+};
 
 /// The demo's gateway address.
 pub const DEMO_LISTEN: &str = "127.0.0.1:8080";
@@ -27,11 +30,7 @@ pub fn config(
 ) -> anyhow::Result<Config> {
     let source = |name: &str, path: &str, vendor: VendorSettings| -> anyhow::Result<SourceConfig> {
         let base_url = Url::parse(&format!("http://{simulators}/{path}"))?;
-        let tier = if matches!(vendor, VendorSettings::Megaview(_)) {
-            "medium"
-        } else {
-            "low"
-        };
+        let tier = vendor_config(vendor.kind()).default_tier;
         Ok(SourceConfig {
             name: name
                 .parse()

@@ -9,17 +9,64 @@ use std::time::Duration;
 
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use secrecy::SecretString;
 use tokio::time::Instant;
 
-// The quota and cool-down settings are config values; they are named here too, where
-// they are used.
-pub use crate::config::{DEFAULT_MAX_COOL_DOWN, RateLimit};
-use crate::config::{RateLimitStore, RateLimitStoreConfig};
 use crate::domain::SourceName;
 
 mod redis;
 
 pub use self::redis::RedisQuotas;
+
+/// A source's quota: a steady rate and the burst it may spend at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: NonZeroU32,
+    /// Requests that may go out at once after a quiet spell.
+    pub burst: NonZeroU32,
+}
+
+/// Longest vendor cool-down by default (`rate_limit.max_cool_down_ms`).
+pub const DEFAULT_MAX_COOL_DOWN: Duration = Duration::from_secs(60);
+/// Default number of replicas sharing a Redis quota (each falls back to this share).
+pub const DEFAULT_REPLICAS: u32 = 2;
+
+/// Where source quotas are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimitStore {
+    /// In this process.
+    #[default]
+    Memory,
+    /// In Redis, shared by every replica.
+    Redis,
+}
+
+/// `[rate_limit]`: where quotas live, and how long a vendor may hold a source.
+#[derive(Debug, Clone)]
+pub struct RateLimitStoreConfig {
+    /// `store`: `memory` (default) or `redis`.
+    pub store: RateLimitStore,
+    /// `redis_url`: Redis to share quotas through, when `store = "redis"`.
+    pub redis_url: Option<SecretString>,
+    /// `replicas`: how many gateway processes share the Redis quota. While Redis is
+    /// unreachable each one limits itself to this share of every quota. Default 2.
+    pub replicas: Option<NonZeroU32>,
+    /// `max_cool_down_ms`: the longest a vendor's `Retry-After` (or throttle) may hold
+    /// every call to a source; longer ones are cut to it and logged. Default 60000.
+    pub max_cool_down: Duration,
+}
+
+impl Default for RateLimitStoreConfig {
+    fn default() -> Self {
+        Self {
+            store: RateLimitStore::default(),
+            redis_url: None,
+            replicas: None,
+            max_cool_down: DEFAULT_MAX_COOL_DOWN,
+        }
+    }
+}
 
 /// Why no permit was given within the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +106,9 @@ impl QuotaStore {
             (RateLimitStore::Memory, _) => Backend::Memory,
             (RateLimitStore::Redis, Some(url)) => Backend::Redis {
                 redis: Arc::new(RedisQuotas::new(url)?),
-                replicas: config.replicas.unwrap_or(
-                    NonZeroU32::new(crate::config::DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN),
-                ),
+                replicas: config
+                    .replicas
+                    .unwrap_or(NonZeroU32::new(DEFAULT_REPLICAS).unwrap_or(NonZeroU32::MIN)),
             },
             (RateLimitStore::Redis, None) => {
                 anyhow::bail!("rate_limit.redis_url is required when store = \"redis\"")

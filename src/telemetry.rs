@@ -24,8 +24,43 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, filter};
+use url::Url;
 
-use crate::config::TelemetryConfig;
+/// Default `service.name` of exported traces.
+pub const DEFAULT_SERVICE_NAME: &str = "conversation-gateway";
+
+/// `[telemetry]`: traces exported over OTLP. Off unless `otlp_endpoint` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryConfig {
+    /// `otlp_endpoint`: the collector's OTLP/HTTP root, e.g. `http://127.0.0.1:4318`; spans
+    /// are sent as protobuf to its `/v1/traces`. Absent or empty: no traces are exported.
+    pub otlp_endpoint: Option<Url>,
+    /// `service_name`: the `service.name` of every span. Default `conversation-gateway`.
+    pub service_name: String,
+    /// `sampling_ratio`: share of new traces kept, 0.0 to 1.0. A request carrying a
+    /// `traceparent` follows its caller's decision instead. Default 1.0.
+    pub sampling_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: DEFAULT_SERVICE_NAME.to_owned(),
+            sampling_ratio: 1.0,
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// Where spans are posted: `otlp_endpoint` with `/v1/traces` added to its path.
+    pub fn traces_url(&self) -> Option<Url> {
+        let mut url = self.otlp_endpoint.clone()?;
+        let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        Some(url)
+    }
+}
 
 /// Most finished spans waiting for export; when full, new spans are dropped, never waited on.
 pub const MAX_QUEUED_SPANS: usize = 2048;

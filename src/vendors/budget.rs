@@ -8,8 +8,14 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
-use crate::config::ServerConfig;
 use crate::metrics;
+
+/// Default largest vendor API answer read (one JSON page).
+pub const DEFAULT_MAX_VENDOR_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Default largest file a vendor points to that is downloaded (a Megaview transcript).
+pub const DEFAULT_MAX_TRANSCRIPT_BYTES: usize = 32 * 1024 * 1024;
+/// Default bytes of vendor answers and files held at once, across every source.
+pub const DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
 
 /// Bytes reserved at first for an answer that does not declare its length; it grows by
 /// doubling as the body streams in, up to the answer's limit.
@@ -28,19 +34,24 @@ pub struct BodyLimits {
 }
 
 impl BodyLimits {
-    /// The limits `[server]` configures, with a fresh budget.
-    pub fn from_config(server: &ServerConfig) -> Self {
+    /// These limits (`[server]`'s `max_vendor_body_bytes`, `max_transcript_bytes` and
+    /// `max_vendor_bytes_in_flight`), with a fresh budget.
+    pub fn new(max_answer: usize, max_file: usize, max_in_flight: usize) -> Self {
         Self {
-            max_answer: server.max_vendor_body_bytes,
-            max_file: server.max_transcript_bytes,
-            budget: BodyBudget::new(server.max_vendor_bytes_in_flight),
+            max_answer,
+            max_file,
+            budget: BodyBudget::new(max_in_flight),
         }
     }
 }
 
 impl Default for BodyLimits {
     fn default() -> Self {
-        Self::from_config(&ServerConfig::default())
+        Self::new(
+            DEFAULT_MAX_VENDOR_BODY_BYTES,
+            DEFAULT_MAX_TRANSCRIPT_BYTES,
+            DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT,
+        )
     }
 }
 

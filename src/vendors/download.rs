@@ -9,7 +9,77 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use crate::config::FileHost;
+/// One `transcript_hosts` entry: a host, and the port unless the scheme's default is meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHost {
+    host: url::Host<String>,
+    port: Option<u16>,
+}
+
+impl FileHost {
+    /// Reads `host` or `host:port` (IPv6 addresses in brackets: `[fd00::1]:9000`). The host
+    /// is normalized the way a URL's is, so `0x7f.0.0.1` and `127.1` both mean `127.0.0.1`
+    /// and names are lower-cased.
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        const SHAPE: &str = "must be `host` or `host:port`, without scheme, path or user";
+        let forbidden = |c: char| c.is_whitespace() || c.is_control() || "/?#@\\*".contains(c);
+        if entry.is_empty() || entry.contains(forbidden) {
+            return Err(SHAPE.to_owned());
+        }
+        let (host, port) = match entry.strip_prefix('[') {
+            Some(rest) => {
+                let (address, after) = rest.split_once(']').ok_or(SHAPE)?;
+                let port = match after {
+                    "" => None,
+                    _ => Some(after.strip_prefix(':').ok_or(SHAPE)?),
+                };
+                (&entry[..address.len() + 2], port)
+            }
+            None => match entry.split_once(':') {
+                Some((_, rest)) if rest.contains(':') => {
+                    return Err(
+                        "an IPv6 address must be written in brackets, e.g. `[fd00::1]:9000`"
+                            .to_owned(),
+                    );
+                }
+                Some((host, port)) => (host, Some(port)),
+                None => (entry, None),
+            },
+        };
+        let port = port
+            .map(|port| {
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|port| *port != 0)
+                    .ok_or_else(|| {
+                        format!("`{}` is not a port (1 to 65535)", port.escape_default())
+                    })
+            })
+            .transpose()?;
+        let host = url::Host::parse(host).map_err(|_| SHAPE.to_owned())?;
+        Ok(Self { host, port })
+    }
+
+    /// Whether `url` names this host and port. An entry without a port matches only the
+    /// URL scheme's default port (80 for http, 443 for https).
+    pub fn matches(&self, url: &Url) -> bool {
+        let same_host = url.host().is_some_and(|host| host.to_owned() == self.host);
+        let same_port = match self.port {
+            None => url.port().is_none(),
+            Some(port) => url.port_or_known_default() == Some(port),
+        };
+        same_host && same_port
+    }
+}
+
+impl std::fmt::Display for FileHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => write!(f, "{}", self.host),
+        }
+    }
+}
 
 /// Which addresses a download may connect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

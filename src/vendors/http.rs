@@ -18,9 +18,9 @@ use super::VendorError;
 use super::budget::{self, BodyError, BodyLimits, Reservation};
 use super::download::{self, Downloader, Reach};
 use super::resilience::{Breaker, ResiliencePolicy, Retries};
-use crate::config::FileHost;
 use crate::domain::SourceName;
 use crate::ratelimit::{Denied, SourceLimiter};
+use crate::vendors::download::FileHost;
 use crate::{metrics, telemetry};
 
 /// Header carrying the inbound request id to vendors.

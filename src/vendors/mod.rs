@@ -1,18 +1,21 @@
-//! Upstream vendors. Each vendor is one folder implementing [`VendorAdapter`]; vendor wire
-//! types never leave their folder. [`VendorRegistry::from_config`] is the one place that
-//! lists vendor kinds.
+//! Upstream vendors. Each vendor is one folder implementing [`VendorAdapter`], with its
+//! config keys in its own `config.rs`; vendor wire types never leave their folder.
+//! [`VendorSettings`], [`vendor_config`] and [`VendorRegistry::from_config`] are the places
+//! that list vendor kinds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use url::Url;
 
-use crate::config::{SourceConfig, VendorSettings};
 use crate::domain::{Conversation, Message, SourceName, VendorKind};
-use crate::ratelimit::QuotaStore;
+use crate::ratelimit::{QuotaStore, RateLimit};
 
 pub mod budget;
+pub mod config;
 pub mod download;
 mod error;
 #[doc(hidden)]
@@ -29,7 +32,73 @@ mod udesk;
 
 pub use budget::{BodyBudget, BodyLimits};
 pub use error::VendorError;
+pub use gptbots::config::GptbotsSettings;
 pub use http::{CallContext, Transport, Upstream};
+pub use jijyun::config::JijyunSettings;
+pub use megaview::config::MegaviewSettings;
+pub use udesk::config::{SignAlgorithm, UdeskSettings};
+
+/// One `[[sources]]` entry: one vendor account.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// `name`: `[a-z0-9-]+`, unique; the prefix of every id from this source.
+    pub name: SourceName,
+    /// `base_url`: the vendor's API root (http or https).
+    pub base_url: Url,
+    /// `timeout_ms`: time limit of one vendor call. Default 8000.
+    pub timeout: std::time::Duration,
+    /// `timezone`: IANA zone of times the vendor sends or expects without an offset.
+    /// Default `Asia/Shanghai`.
+    pub timezone: Tz,
+    /// `rate_limit`: `{ tier = "low" | "medium" | "high" }` or `{ per_second, burst }`.
+    /// Default: the vendor's tier (`medium` for megaview, `low` for the others).
+    pub rate_limit: RateLimit,
+    /// `vendor` and the vendor's own keys.
+    pub vendor: VendorSettings,
+}
+
+impl SourceConfig {
+    /// Which vendor this source speaks to.
+    pub fn vendor_kind(&self) -> VendorKind {
+        self.vendor.kind()
+    }
+}
+
+/// The vendor-specific keys of a source, each vendor's read by its own `config.rs`.
+#[derive(Debug, Clone)]
+pub enum VendorSettings {
+    /// `vendor = "megaview"`.
+    Megaview(MegaviewSettings),
+    /// `vendor = "gptbots"`.
+    Gptbots(GptbotsSettings),
+    /// `vendor = "udesk"`.
+    Udesk(UdeskSettings),
+    /// `vendor = "jijyun"`.
+    Jijyun(JijyunSettings),
+}
+
+impl VendorSettings {
+    /// Which vendor these settings are for.
+    pub fn kind(&self) -> VendorKind {
+        match self {
+            Self::Megaview(_) => VendorKind::Megaview,
+            Self::Gptbots(_) => VendorKind::Gptbots,
+            Self::Udesk(_) => VendorKind::Udesk,
+            Self::Jijyun(_) => VendorKind::Jijyun,
+        }
+    }
+}
+
+/// A vendor's keys, checks and default tier, for the config loader: a new vendor adds one
+/// arm here, naming the keys struct of its `config.rs`.
+pub fn vendor_config(kind: VendorKind) -> config::VendorConfig {
+    match kind {
+        VendorKind::Megaview => config::VendorConfig::of::<megaview::config::RawMegaview>(),
+        VendorKind::Gptbots => config::VendorConfig::of::<gptbots::config::RawGptbots>(),
+        VendorKind::Udesk => config::VendorConfig::of::<udesk::config::RawUdesk>(),
+        VendorKind::Jijyun => config::VendorConfig::of::<jijyun::config::RawJijyun>(),
+    }
+}
 
 /// Most vendor pages read for one conversation's messages (10,000 messages at 100 a page):
 /// one bound for every adapter's message paging, so a vendor that never stops paging costs

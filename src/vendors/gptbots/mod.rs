@@ -2,6 +2,7 @@
 //! Mapping calls only; HTTP lives in `client`, the wire format in `model`.
 
 mod client;
+pub(super) mod config;
 #[doc(hidden)]
 pub(super) mod fuzz;
 mod model;
@@ -11,11 +12,11 @@ mod tests;
 use async_trait::async_trait;
 
 use self::client::{BEYOND_DATA, GptbotsClient, ListParams, PAGE_SIZE};
-use crate::config::{GptbotsSettings, SourceConfig};
+use self::config::GptbotsSettings;
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, Upstream,
-    VendorAdapter, VendorError,
+    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, SourceConfig,
+    Upstream, VendorAdapter, VendorError,
 };
 
 /// A GPTBots source: one agent's API key.

@@ -11,11 +11,11 @@ use wiremock::matchers::{header, method, path, query_param, query_param_is_missi
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::GptbotsAdapter;
-use crate::config::{GptbotsSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role, VendorKind};
 use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
+use crate::vendors::{GptbotsSettings, SourceConfig, VendorSettings};
 
 const API_KEY: &str = "app-secret-key-7f3a9c";
 const LIST_PATH: &str = "/gptbots/v1/bot/conversation/page";

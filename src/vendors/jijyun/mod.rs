@@ -2,6 +2,7 @@
 //! record. Mapping calls only; HTTP lives in `client`, the wire format in `model`.
 
 mod client;
+pub(super) mod config;
 #[doc(hidden)]
 pub(super) mod fuzz;
 mod model;
@@ -13,12 +14,13 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use self::client::JijyunClient;
+use self::config::JijyunSettings;
 use self::model::RecordRequest;
-use crate::config::{JijyunSettings, SourceConfig};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, Upstream, VendorAdapter, VendorError,
+    CallContext, ConversationBatch, ConversationQuery, SourceConfig, Upstream, VendorAdapter,
+    VendorError,
 };
 
 /// How far back the messages route looks for a chat. The record API has no "get one

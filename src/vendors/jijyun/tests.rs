@@ -13,11 +13,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::JijyunAdapter;
 use super::model::RecordRequest;
-use crate::config::{JijyunSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role, VendorKind};
 use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
+use crate::vendors::{JijyunSettings, SourceConfig, VendorSettings};
 
 const API_KEY: &str = "KP6GeQhX4u5oWS4eey5481io1745205533";
 const RECORD_PATH: &str = "/jijyun/v1/openapi/chat/record";

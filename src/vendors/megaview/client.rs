@@ -14,8 +14,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
+use super::config::MegaviewSettings;
 use super::model::{AsrData, Envelope, ListData, ListRequest, TokenData};
-use crate::config::MegaviewSettings;
 use crate::vendors::http::UpstreamResponse;
 use crate::vendors::wire::parse_raw;
 use crate::vendors::{CallContext, Upstream, VendorError};

@@ -6,14 +6,15 @@ use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
 use url::Url;
 
-use crate::config::{MegaviewSettings, SourceConfig};
+use self::config::MegaviewSettings;
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, Slicing, Upstream, VendorAdapter,
-    VendorError, canonical_integer_id,
+    CallContext, ConversationBatch, ConversationQuery, Slicing, SourceConfig, Upstream,
+    VendorAdapter, VendorError, canonical_integer_id,
 };
 
 mod client;
+pub(super) mod config;
 #[doc(hidden)]
 pub(super) mod fuzz;
 mod model;

@@ -14,14 +14,15 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::MegaviewAdapter;
 use super::client::refresh_after;
-use crate::config::{FileHost, MegaviewSettings, SourceConfig, VendorSettings};
 use crate::domain::{ContentType, Role};
 use crate::ratelimit::{RateLimit, SourceLimiter};
+use crate::vendors::download::FileHost;
 use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{
     BodyLimits, CallContext, ConversationQuery, Transport, Upstream, VendorAdapter, VendorError,
     download,
 };
+use crate::vendors::{MegaviewSettings, SourceConfig, VendorSettings};
 
 const LIST_JSON: &str = include_str!("../../../tests/api/fixtures/megaview/list.json");
 const TOKEN_JSON: &str = include_str!("../../../tests/api/fixtures/megaview/token.json");

@@ -8,8 +8,8 @@ use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use url::Url;
 
+use super::config::SignAlgorithm;
 use super::model::{Envelope, Paging, SessionQuery};
-use crate::config::SignAlgorithm;
 use crate::vendors::http::UpstreamResponse;
 use crate::vendors::wire::parse_raw;
 use crate::vendors::{CallContext, Upstream, VendorError};

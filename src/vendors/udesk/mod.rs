@@ -1,6 +1,7 @@
 //! Udesk KM robot: sessions become conversations and session logs messages (mapping only).
 
 mod client;
+pub(super) mod config;
 #[doc(hidden)]
 pub(super) mod fuzz;
 mod model;
@@ -12,12 +13,12 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono_tz::Tz;
 
-use crate::config::{SourceConfig, UdeskSettings};
+use self::config::UdeskSettings;
 use crate::domain::{Conversation, Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
 use crate::vendors::{
-    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, Upstream,
-    VendorAdapter, VendorError, canonical_integer_id,
+    CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, SourceConfig,
+    Upstream, VendorAdapter, VendorError, canonical_integer_id,
 };
 
 use client::{PAGE_SIZE, UdeskClient};

@@ -15,11 +15,11 @@ use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 use super::UdeskAdapter;
 use super::client::sign;
-use crate::config::{SignAlgorithm, SourceConfig, UdeskSettings, VendorSettings};
 use crate::domain::{ContentType, Role, VendorKind};
 use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::resilience::ResiliencePolicy;
 use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
+use crate::vendors::{SignAlgorithm, SourceConfig, UdeskSettings, VendorSettings};
 
 const SESSIONS: &str = include_str!("../../../tests/api/fixtures/udesk/sessions.json");
 const SESSION_LOGS: &str = include_str!("../../../tests/api/fixtures/udesk/session_logs.json");
