@@ -18,6 +18,8 @@ pub mod budget;
 pub mod config;
 pub mod download;
 mod error;
+#[cfg(test)]
+mod error_tests;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
@@ -230,28 +232,7 @@ impl VendorRegistry {
             registry
                 .upstreams
                 .insert(source.name.clone(), upstream.clone());
-            // The only place that lists vendor kinds: a new vendor adds one arm here.
-            let adapter: Arc<dyn VendorAdapter> = match &source.vendor {
-                VendorSettings::Megaview(settings) => Arc::new(megaview::MegaviewAdapter::new(
-                    source,
-                    settings.clone(),
-                    upstream,
-                )),
-                VendorSettings::Gptbots(settings) => Arc::new(gptbots::GptbotsAdapter::new(
-                    source,
-                    settings.clone(),
-                    upstream,
-                )),
-                VendorSettings::Udesk(settings) => {
-                    Arc::new(udesk::UdeskAdapter::new(source, settings.clone(), upstream))
-                }
-                VendorSettings::Jijyun(settings) => Arc::new(jijyun::JijyunAdapter::new(
-                    source,
-                    settings.clone(),
-                    upstream,
-                )),
-            };
-            registry.insert(adapter);
+            registry.insert(adapter_for(source, upstream));
         }
         registry
     }
@@ -274,6 +255,31 @@ impl VendorRegistry {
     /// Every adapter, by source name.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn VendorAdapter>> {
         self.adapters.values()
+    }
+}
+
+/// The adapter of `source`, calling its vendor through `upstream`. The only place that
+/// lists vendor kinds for adapters: a new vendor adds one arm here.
+pub(crate) fn adapter_for(source: &SourceConfig, upstream: Upstream) -> Arc<dyn VendorAdapter> {
+    match &source.vendor {
+        VendorSettings::Megaview(settings) => Arc::new(megaview::MegaviewAdapter::new(
+            source,
+            settings.clone(),
+            upstream,
+        )),
+        VendorSettings::Gptbots(settings) => Arc::new(gptbots::GptbotsAdapter::new(
+            source,
+            settings.clone(),
+            upstream,
+        )),
+        VendorSettings::Udesk(settings) => {
+            Arc::new(udesk::UdeskAdapter::new(source, settings.clone(), upstream))
+        }
+        VendorSettings::Jijyun(settings) => Arc::new(jijyun::JijyunAdapter::new(
+            source,
+            settings.clone(),
+            upstream,
+        )),
     }
 }
 
