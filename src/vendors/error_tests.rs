@@ -10,13 +10,10 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::resilience::ResiliencePolicy;
 use super::{
-    BodyLimits, CallContext, ConversationQuery, GptbotsSettings, JijyunSettings, MegaviewSettings,
-    SourceConfig, Transport, UdeskSettings, Upstream, VendorAdapter, VendorError, VendorSettings,
-    adapter_for,
+    ConversationQuery, GptbotsSettings, JijyunSettings, MegaviewSettings, UdeskSettings,
+    VendorAdapter, VendorError, VendorSettings, adapter_for, testing,
 };
-use crate::ratelimit::{RateLimit, SourceLimiter};
 
 /// How long a source waits for its vendor here; the slow case answers well after it.
 const SOURCE_TIMEOUT: Duration = Duration::from_millis(300);
@@ -47,28 +44,14 @@ fn every_vendor() -> [VendorSettings; 4] {
 
 /// An adapter of `vendor` at `server`, making one attempt per call.
 fn adapter(server: &MockServer, vendor: VendorSettings) -> Arc<dyn VendorAdapter> {
-    let limit = RateLimit {
-        per_second: 1000.try_into().unwrap(),
-        burst: 1000.try_into().unwrap(),
-    };
-    let source = SourceConfig {
-        name: vendor.kind().as_str().parse().unwrap(),
-        base_url: format!("{}/{}", server.uri(), vendor.kind().as_str())
-            .parse()
-            .unwrap(),
-        timeout: SOURCE_TIMEOUT,
-        timezone: chrono_tz::Asia::Shanghai,
-        rate_limit: limit,
-        vendor,
-    };
-    let upstream = Upstream::new(
-        source.name.clone(),
-        &Transport::new(BodyLimits::default()).unwrap(),
-        Arc::new(SourceLimiter::new(limit)),
+    let kind = vendor.kind().as_str();
+    let source = testing::source(
+        kind,
+        &format!("{}/{kind}", server.uri()),
         SOURCE_TIMEOUT,
-    )
-    .with_policy(&ResiliencePolicy::single_attempt());
-    adapter_for(&source, upstream)
+        vendor,
+    );
+    adapter_for(&source, testing::upstream(&source))
 }
 
 /// A vendor at `answer` for every call but Megaview's token call, which succeeds (its
@@ -102,22 +85,20 @@ async fn list(adapter: &Arc<dyn VendorAdapter>) -> Result<(), VendorError> {
             .then(|| "c0ffee".to_owned()),
         agent_id: None,
     };
-    let ctx = CallContext::with_budget(Duration::from_secs(10));
     adapter
-        .list_conversations(&ctx, &query, None)
+        .list_conversations(&testing::ctx(), &query, None)
         .await
         .map(|_| ())
 }
 
 /// A messages call of `adapter` for an id every vendor's format accepts.
 async fn messages(adapter: &Arc<dyn VendorAdapter>) -> Result<(), VendorError> {
-    let ctx = CallContext::with_budget(Duration::from_secs(10));
     let id = if adapter.vendor() == crate::domain::VendorKind::Jijyun {
         "c0ffee:42"
     } else {
         "42"
     };
-    adapter.list_messages(&ctx, id).await.map(|_| ())
+    adapter.list_messages(&testing::ctx(), id).await.map(|_| ())
 }
 
 /// Runs `call` against every vendor answering `answer` and checks the error with `expect`.

@@ -24,6 +24,8 @@ mod error_tests;
 pub mod fuzzing;
 pub mod http;
 pub mod resilience;
+#[cfg(test)]
+mod testing;
 pub mod time;
 mod wire;
 

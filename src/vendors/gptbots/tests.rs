@@ -1,7 +1,6 @@
 //! GPTBots adapter against a wiremock vendor: documented examples, paging, error codes.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,10 +11,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::GptbotsAdapter;
 use crate::domain::{ContentType, Role, VendorKind};
-use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::resilience::ResiliencePolicy;
-use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
-use crate::vendors::{GptbotsSettings, SourceConfig, VendorSettings};
+use crate::vendors::testing::{self, ctx};
+use crate::vendors::{ConversationQuery, VendorAdapter, VendorError};
+use crate::vendors::{GptbotsSettings, VendorSettings};
 
 const API_KEY: &str = "app-secret-key-7f3a9c";
 const LIST_PATH: &str = "/gptbots/v1/bot/conversation/page";
@@ -29,34 +28,17 @@ fn adapter(server: &MockServer, timeout: Duration) -> GptbotsAdapter {
 }
 
 fn adapter_at(origin: &str, timeout: Duration) -> GptbotsAdapter {
-    let limit = RateLimit {
-        per_second: 1000.try_into().unwrap(),
-        burst: 1000.try_into().unwrap(),
-    };
     let settings = GptbotsSettings {
         api_key: SecretString::from(API_KEY),
         conversation_type: "ALL".to_owned(),
     };
-    let source = SourceConfig {
-        name: "assistant".parse().unwrap(),
-        base_url: format!("{origin}/gptbots").parse().unwrap(),
+    let source = testing::source(
+        "assistant",
+        &format!("{origin}/gptbots"),
         timeout,
-        timezone: chrono_tz::Asia::Shanghai,
-        rate_limit: limit,
-        vendor: VendorSettings::Gptbots(settings.clone()),
-    };
-    let upstream = Upstream::new(
-        source.name.clone(),
-        &crate::vendors::Transport::new(crate::vendors::BodyLimits::default()).unwrap(),
-        Arc::new(SourceLimiter::new(limit)),
-        timeout,
-    )
-    .with_policy(&ResiliencePolicy::single_attempt());
-    GptbotsAdapter::new(&source, settings, upstream)
-}
-
-fn ctx() -> CallContext {
-    CallContext::with_budget(Duration::from_secs(10))
+        VendorSettings::Gptbots(settings.clone()),
+    );
+    GptbotsAdapter::new(&source, settings, testing::upstream(&source))
 }
 
 fn utc(text: &str) -> DateTime<Utc> {

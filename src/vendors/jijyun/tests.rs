@@ -2,7 +2,6 @@
 //! status and `Code` failures, and the `apiKey` kept out of every error.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
@@ -14,10 +13,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::JijyunAdapter;
 use super::model::RecordRequest;
 use crate::domain::{ContentType, Role, VendorKind};
-use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::resilience::ResiliencePolicy;
-use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
-use crate::vendors::{JijyunSettings, SourceConfig, VendorSettings};
+use crate::vendors::testing::{self, ctx};
+use crate::vendors::{ConversationQuery, VendorAdapter, VendorError};
+use crate::vendors::{JijyunSettings, VendorSettings};
 
 const API_KEY: &str = "KP6GeQhX4u5oWS4eey5481io1745205533";
 const RECORD_PATH: &str = "/jijyun/v1/openapi/chat/record";
@@ -32,33 +31,16 @@ fn adapter(server: &MockServer, timeout: Duration) -> JijyunAdapter {
 }
 
 fn adapter_at(origin: &str, timeout: Duration) -> JijyunAdapter {
-    let limit = RateLimit {
-        per_second: 1000.try_into().unwrap(),
-        burst: 1000.try_into().unwrap(),
-    };
     let settings = JijyunSettings {
         api_key: SecretString::from(API_KEY),
     };
-    let source = SourceConfig {
-        name: "inbox".parse().unwrap(),
-        base_url: format!("{origin}/jijyun").parse().unwrap(),
+    let source = testing::source(
+        "inbox",
+        &format!("{origin}/jijyun"),
         timeout,
-        timezone: chrono_tz::Asia::Shanghai,
-        rate_limit: limit,
-        vendor: VendorSettings::Jijyun(settings.clone()),
-    };
-    let upstream = Upstream::new(
-        source.name.clone(),
-        &crate::vendors::Transport::new(crate::vendors::BodyLimits::default()).unwrap(),
-        Arc::new(SourceLimiter::new(limit)),
-        timeout,
-    )
-    .with_policy(&ResiliencePolicy::single_attempt());
-    JijyunAdapter::new(&source, settings, upstream)
-}
-
-fn ctx() -> CallContext {
-    CallContext::with_budget(Duration::from_secs(10))
+        VendorSettings::Jijyun(settings.clone()),
+    );
+    JijyunAdapter::new(&source, settings, testing::upstream(&source))
 }
 
 /// The window of the last 2.5 days, in whole seconds.

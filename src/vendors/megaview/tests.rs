@@ -1,7 +1,6 @@
 //! Wiremock tests of the Megaview client and mapping, against the vendor's own examples.
 #![allow(clippy::unwrap_used)]
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,13 +14,10 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use super::MegaviewAdapter;
 use super::client::refresh_after;
 use crate::domain::{ContentType, Role};
-use crate::ratelimit::{RateLimit, SourceLimiter};
 use crate::vendors::download::FileHost;
 use crate::vendors::resilience::ResiliencePolicy;
-use crate::vendors::{
-    BodyLimits, CallContext, ConversationQuery, Transport, Upstream, VendorAdapter, VendorError,
-    download,
-};
+use crate::vendors::testing::{self, ctx};
+use crate::vendors::{ConversationQuery, VendorAdapter, VendorError, download};
 use crate::vendors::{MegaviewSettings, SourceConfig, VendorSettings};
 
 const LIST_JSON: &str = include_str!("../../../tests/api/fixtures/megaview/list.json");
@@ -44,17 +40,12 @@ const DOC_FILE_URL: &str = "https://sale-test.oss-cn-zhangjiakou.aliyuncs.com/xx
 const FILE_PATH: &str = "/oss/169583.json";
 
 fn source(base_url: &str, timeout: Duration) -> SourceConfig {
-    SourceConfig {
-        name: "sales".parse().unwrap(),
-        base_url: base_url.parse().unwrap(),
+    testing::source(
+        "sales",
+        base_url,
         timeout,
-        timezone: chrono_tz::Asia::Shanghai,
-        rate_limit: RateLimit {
-            per_second: NonZeroU32::new(1000).unwrap(),
-            burst: NonZeroU32::new(1000).unwrap(),
-        },
-        vendor: VendorSettings::Megaview(settings(&[])),
-    }
+        VendorSettings::Megaview(settings(&[])),
+    )
 }
 
 fn settings(transcript_hosts: &[&str]) -> MegaviewSettings {
@@ -83,23 +74,12 @@ fn adapter_listing(
     transcript_hosts: &[&str],
 ) -> MegaviewAdapter {
     let source = source(base_url, timeout);
-    let limiter = Arc::new(SourceLimiter::new(source.rate_limit));
-    let upstream = Upstream::new(
-        source.name.clone(),
-        &Transport::new(BodyLimits::default()).unwrap(),
-        limiter,
-        timeout,
-    )
-    .with_policy(&ResiliencePolicy::single_attempt());
+    let upstream = testing::upstream(&source);
     MegaviewAdapter::new(&source, settings(transcript_hosts), upstream)
 }
 
 fn adapter(server: &MockServer) -> MegaviewAdapter {
     adapter_at(&server.uri(), Duration::from_secs(5))
-}
-
-fn ctx() -> CallContext {
-    CallContext::with_budget(Duration::from_secs(10))
 }
 
 fn utc(raw: &str) -> DateTime<Utc> {

@@ -2,8 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,10 +14,9 @@ use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 use super::UdeskAdapter;
 use super::client::sign;
 use crate::domain::{ContentType, Role, VendorKind};
-use crate::ratelimit::{RateLimit, SourceLimiter};
-use crate::vendors::resilience::ResiliencePolicy;
-use crate::vendors::{CallContext, ConversationQuery, Upstream, VendorAdapter, VendorError};
-use crate::vendors::{SignAlgorithm, SourceConfig, UdeskSettings, VendorSettings};
+use crate::vendors::testing::{self, ctx};
+use crate::vendors::{ConversationQuery, VendorAdapter, VendorError};
+use crate::vendors::{SignAlgorithm, UdeskSettings, VendorSettings};
 
 const SESSIONS: &str = include_str!("../../../tests/api/fixtures/udesk/sessions.json");
 const SESSION_LOGS: &str = include_str!("../../../tests/api/fixtures/udesk/session_logs.json");
@@ -35,34 +32,17 @@ fn adapter_with(base_url: &str, timeout: Duration, algorithm: SignAlgorithm) -> 
         robot_id: ROBOT_ID,
         sign_algorithm: algorithm,
     };
-    let rate_limit = RateLimit {
-        per_second: NonZeroU32::new(1000).unwrap(),
-        burst: NonZeroU32::new(1000).unwrap(),
-    };
-    let source = SourceConfig {
-        name: "helpdesk".parse().unwrap(),
-        base_url: base_url.parse().unwrap(),
+    let source = testing::source(
+        "helpdesk",
+        base_url,
         timeout,
-        timezone: chrono_tz::Asia::Shanghai,
-        rate_limit,
-        vendor: VendorSettings::Udesk(settings.clone()),
-    };
-    let upstream = Upstream::new(
-        source.name.clone(),
-        &crate::vendors::Transport::new(crate::vendors::BodyLimits::default()).unwrap(),
-        Arc::new(SourceLimiter::new(rate_limit)),
-        timeout,
-    )
-    .with_policy(&ResiliencePolicy::single_attempt());
-    UdeskAdapter::new(&source, settings, upstream)
+        VendorSettings::Udesk(settings.clone()),
+    );
+    UdeskAdapter::new(&source, settings, testing::upstream(&source))
 }
 
 fn adapter(server: &MockServer) -> UdeskAdapter {
     adapter_with(&server.uri(), Duration::from_secs(5), SignAlgorithm::Sha1)
-}
-
-fn ctx() -> CallContext {
-    CallContext::with_budget(Duration::from_secs(10))
 }
 
 fn utc(raw: &str) -> DateTime<Utc> {
