@@ -167,6 +167,33 @@ pub struct LimiterStats {
     pub clamped: u64,
 }
 
+/// A source's quota as it stands, for `GET /sources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaSnapshot {
+    /// `memory` or `redis`.
+    pub store: &'static str,
+    /// Whether the shared store answers (`None` in memory).
+    pub store_reachable: Option<bool>,
+    /// What is left of a vendor cool-down, if one holds.
+    pub cool_down: Option<Duration>,
+    /// The longest cool-down a vendor may set.
+    pub max_cool_down: Duration,
+    /// Counters since start.
+    pub stats: LimiterStats,
+}
+
+impl Default for QuotaSnapshot {
+    fn default() -> Self {
+        Self {
+            store: "memory",
+            store_reachable: None,
+            cool_down: None,
+            max_cool_down: DEFAULT_MAX_COOL_DOWN,
+            stats: LimiterStats::default(),
+        }
+    }
+}
+
 /// The quota of one source: a governor bucket (GCRA) in this process or a GCRA in Redis,
 /// plus the vendor's cool-down.
 pub struct SourceLimiter {
@@ -203,6 +230,17 @@ impl SourceLimiter {
     }
 
     /// The longest cool-down a vendor answer may impose on this source.
+    /// How the quota stands now.
+    pub fn snapshot(&self) -> QuotaSnapshot {
+        QuotaSnapshot {
+            store: self.store(),
+            store_reachable: self.shared_store_reachable(),
+            cool_down: self.cool_down_remaining(),
+            max_cool_down: self.max_cool_down(),
+            stats: self.stats(),
+        }
+    }
+
     pub fn max_cool_down(&self) -> Duration {
         self.max_cool_down
     }

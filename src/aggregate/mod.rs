@@ -26,7 +26,10 @@ use self::flights::{Flights, Weight};
 use self::read::{Slice, VendorPage};
 use self::slices::{Density, Plan};
 use crate::domain::{Conversation, ErrorCode, Message, SortKey, SourceName, VendorKind};
-use crate::vendors::{CallContext, ConversationQuery, VendorAdapter, VendorError, VendorRegistry};
+use crate::vendors::{
+    CallContext, ConversationQuery, Upstream, UpstreamSnapshot, VendorAdapter, VendorError,
+    VendorRegistry,
+};
 
 /// Walk plans and density estimates kept at most (they are small: bounds, and one number).
 const MAX_PLANS: u64 = 10_000;
@@ -75,6 +78,14 @@ pub struct SourceHealth {
     pub last_error: Option<(ErrorCode, DateTime<Utc>)>,
     /// Failures since the last success.
     pub consecutive_failures: u32,
+}
+
+/// Everything known of how one source is doing, gathered in one place for `GET /sources`:
+/// the outcomes of its reads, its circuit breaker and its quota.
+#[derive(Debug, Clone, Default)]
+pub struct SourceSnapshot {
+    pub health: SourceHealth,
+    pub upstream: UpstreamSnapshot,
 }
 
 /// A slice of one source: its time span and filters.
@@ -154,12 +165,20 @@ impl Aggregator {
         &self.registry
     }
 
-    /// The latest health of a source.
-    pub fn health(&self, source: &SourceName) -> SourceHealth {
-        self.health
-            .lock()
-            .map(|health| health.get(source).cloned().unwrap_or_default())
-            .unwrap_or_default()
+    /// How a source is doing now.
+    pub fn snapshot(&self, source: &SourceName) -> SourceSnapshot {
+        SourceSnapshot {
+            health: self
+                .health
+                .lock()
+                .map(|health| health.get(source).cloned().unwrap_or_default())
+                .unwrap_or_default(),
+            upstream: self
+                .registry
+                .upstream(source)
+                .map(Upstream::snapshot)
+                .unwrap_or_default(),
+        }
     }
 
     /// The page of conversations that follows `after` (or the first page), merged across

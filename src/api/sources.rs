@@ -7,10 +7,11 @@ use super::error::Problem;
 use super::views::{
     BreakerStateView, BreakerView, RateLimitView, SourceHealthView, SourceList, SourceView,
 };
+use crate::aggregate::SourceSnapshot;
 use crate::config::redact_url;
+use crate::ratelimit::{QuotaSnapshot, RateLimit};
 use crate::state::AppState;
-use crate::vendors::Upstream;
-use crate::vendors::resilience::BreakerState;
+use crate::vendors::resilience::{BreakerSnapshot, BreakerState};
 
 /// List the configured sources: vendor, quota and limiter state, vendor cool-down, circuit
 /// breaker and recent health. Never shows credentials.
@@ -28,8 +29,7 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
         .sources
         .iter()
         .map(|source| {
-            let health = state.aggregator.health(&source.name);
-            let upstream = state.aggregator.registry().upstream(&source.name);
+            let SourceSnapshot { health, upstream } = state.aggregator.snapshot(&source.name);
             let status = if health.consecutive_failures > 0 {
                 "failing"
             } else if health.last_ok_at.is_some() {
@@ -43,8 +43,8 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
                 base_url: redact_url(&source.base_url),
                 timezone: source.timezone.name().to_owned(),
                 timeout_ms: source.timeout.as_millis() as u64,
-                rate_limit: rate_limit_view(source.rate_limit, upstream),
-                breaker: breaker_view(upstream),
+                rate_limit: rate_limit_view(source.rate_limit, upstream.quota),
+                breaker: breaker_view(upstream.breaker),
                 health: SourceHealthView {
                     state: status.to_owned(),
                     last_ok_at: health.last_ok_at,
@@ -58,27 +58,21 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
     Json(SourceList { data })
 }
 
-fn rate_limit_view(
-    limit: crate::ratelimit::RateLimit,
-    upstream: Option<&Upstream>,
-) -> RateLimitView {
-    let limiter = upstream.map(|upstream| upstream.limiter());
-    let stats = limiter.map(|limiter| limiter.stats()).unwrap_or_default();
+fn rate_limit_view(limit: RateLimit, quota: QuotaSnapshot) -> RateLimitView {
+    let QuotaSnapshot {
+        store,
+        store_reachable,
+        cool_down,
+        max_cool_down,
+        stats,
+    } = quota;
     RateLimitView {
         per_second: limit.per_second.get(),
         burst: limit.burst.get(),
-        store: limiter
-            .map_or("memory", |limiter| limiter.store())
-            .to_owned(),
-        store_reachable: limiter.and_then(|limiter| limiter.shared_store_reachable()),
-        cool_down_ms: limiter
-            .and_then(|limiter| limiter.cool_down_remaining())
-            .map(|left| left.as_millis() as u64),
-        max_cool_down_ms: limiter
-            .map_or(crate::ratelimit::DEFAULT_MAX_COOL_DOWN, |limiter| {
-                limiter.max_cool_down()
-            })
-            .as_millis() as u64,
+        store: store.to_owned(),
+        store_reachable,
+        cool_down_ms: cool_down.map(|left| left.as_millis() as u64),
+        max_cool_down_ms: max_cool_down.as_millis() as u64,
         cool_downs_clamped: stats.clamped,
         granted: stats.granted,
         waited: stats.waited,
@@ -87,23 +81,15 @@ fn rate_limit_view(
     }
 }
 
-fn breaker_view(upstream: Option<&Upstream>) -> BreakerView {
-    let Some(snapshot) = upstream.map(|upstream| upstream.resilience().breaker.snapshot()) else {
-        return BreakerView {
-            state: BreakerStateView::Closed,
-            consecutive_failures: 0,
-            retry_in_ms: None,
-            opened: 0,
-        };
-    };
+fn breaker_view(breaker: BreakerSnapshot) -> BreakerView {
     BreakerView {
-        state: match snapshot.state {
+        state: match breaker.state {
             BreakerState::Closed => BreakerStateView::Closed,
             BreakerState::Open => BreakerStateView::Open,
             BreakerState::HalfOpen => BreakerStateView::HalfOpen,
         },
-        consecutive_failures: snapshot.consecutive_failures,
-        retry_in_ms: snapshot.retry_in.map(|left| left.as_millis() as u64),
-        opened: snapshot.opened,
+        consecutive_failures: breaker.consecutive_failures,
+        retry_in_ms: breaker.retry_in.map(|left| left.as_millis() as u64),
+        opened: breaker.opened,
     }
 }

@@ -17,9 +17,9 @@ use url::Url;
 use super::VendorError;
 use super::budget::{self, BodyError, BodyLimits, Reservation};
 use super::download::{self, Downloader, Reach};
-use super::resilience::{Breaker, ResiliencePolicy, Retries};
+use super::resilience::{Breaker, BreakerSnapshot, ResiliencePolicy, Retries};
 use crate::domain::SourceName;
-use crate::ratelimit::{Denied, SourceLimiter};
+use crate::ratelimit::{Denied, QuotaSnapshot, SourceLimiter};
 use crate::vendors::download::FileHost;
 use crate::{metrics, telemetry};
 
@@ -166,6 +166,13 @@ impl Transport {
     }
 }
 
+/// How a source's vendor calls stand: its circuit breaker and its quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpstreamSnapshot {
+    pub breaker: BreakerSnapshot,
+    pub quota: QuotaSnapshot,
+}
+
 /// How one source reaches its vendor. Cheap to clone.
 #[derive(Clone)]
 pub struct Upstream {
@@ -224,6 +231,14 @@ impl Upstream {
     }
 
     /// The source's breaker and retry budget.
+    /// How this source's calls stand: its breaker and its quota.
+    pub fn snapshot(&self) -> UpstreamSnapshot {
+        UpstreamSnapshot {
+            breaker: self.resilience.breaker.snapshot(),
+            quota: self.limiter.snapshot(),
+        }
+    }
+
     pub fn resilience(&self) -> &Arc<Resilience> {
         &self.resilience
     }

@@ -37,7 +37,7 @@ mod udesk;
 pub use budget::{BodyBudget, BodyLimits};
 pub use error::VendorError;
 pub use gptbots::config::GptbotsSettings;
-pub use http::{CallContext, Transport, Upstream};
+pub use http::{CallContext, Transport, Upstream, UpstreamSnapshot};
 pub use jijyun::config::JijyunSettings;
 pub use megaview::config::MegaviewSettings;
 pub use udesk::config::{SignAlgorithm, UdeskSettings};

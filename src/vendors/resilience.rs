@@ -94,6 +94,18 @@ pub struct BreakerSnapshot {
     pub opened: u64,
 }
 
+impl Default for BreakerSnapshot {
+    /// A breaker that never saw a call.
+    fn default() -> Self {
+        Self {
+            state: BreakerState::Closed,
+            consecutive_failures: 0,
+            retry_in: None,
+            opened: 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct BreakerInner {
     consecutive_failures: u32,
