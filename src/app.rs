@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::cursor::CursorKey;
 use crate::guard::{self, Guard};
 use crate::server::{self, ConnectionLimits};
-use crate::state::{REQUEST_ID, SharedState};
+use crate::state::{Budget, REQUEST_ID, SharedState};
 use crate::vendors::{self, VendorRegistry};
 use crate::{api, metrics, telemetry};
 
@@ -182,9 +182,16 @@ async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::MethodNotAllowed(request.method().to_string())
 }
 
-/// Answers 504 when a request outlives its whole budget.
-async fn enforce_budget(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+/// Starts the request's [`Budget`] (handlers read it) and answers 504 when the request
+/// outlives it.
+async fn enforce_budget(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let budget = Budget::starting_now(state.request_timeout);
+    request.extensions_mut().insert(budget);
+    match tokio::time::timeout_at(budget.until, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use utoipa::IntoParams;
 
@@ -16,7 +16,7 @@ use crate::aggregate::{AllFailed, Position, ResumeError, Verdict, Walk};
 use crate::cursor::{TokenError, fingerprint};
 use crate::domain::{SourceName, VendorKind};
 use crate::state::AppState;
-use crate::vendors::{ConversationQuery, VendorAdapter};
+use crate::vendors::{CallContext, ConversationQuery, VendorAdapter};
 
 /// Default `page_size`.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
@@ -95,7 +95,7 @@ pub struct ListConversationsQuery {
 )]
 pub async fn list_conversations(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ctx: CallContext,
     RawQuery(raw): RawQuery,
 ) -> Result<JsonBody<ConversationPage>, ApiError> {
     let params = QueryParams::parse(raw.as_deref(), PARAMETERS)?;
@@ -139,7 +139,6 @@ pub async fn list_conversations(
         customer_id,
         agent_id,
     };
-    let ctx = state.call_context(&headers);
     let page = state
         .aggregator
         .list_conversations(

@@ -1,7 +1,7 @@
 //! `GET /conversations/{id}/messages`: one conversation's messages, paged in order.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -13,6 +13,7 @@ use super::views::{MessagePage, MessageView};
 use crate::cursor::TokenError;
 use crate::domain::ConversationId;
 use crate::state::AppState;
+use crate::vendors::CallContext;
 
 /// Default `page_size`.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -67,7 +68,7 @@ struct MessagesToken {
 )]
 pub async fn list_messages(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ctx: CallContext,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<JsonBody<MessagePage>, ApiError> {
@@ -98,7 +99,6 @@ pub async fn list_messages(
         .get(id.source())
         .cloned()
         .ok_or_else(|| ApiError::SourceNotFound(id_text.clone(), id.source().clone()))?;
-    let ctx = state.call_context(&headers);
     let messages = state
         .aggregator
         .list_messages(&ctx, &adapter, id.native())
