@@ -259,7 +259,7 @@ impl Aggregator {
             .await;
         // A conversation the vendor does not know is an answer, not a failing source.
         match &outcome {
-            Err(err) if !matches!(err, VendorError::NotFound | VendorError::NotReady { .. }) => {
+            Err(err) if err.kind().is_source_failure() => {
                 self.record(adapter.source(), Err(err));
             }
             _ => self.record(adapter.source(), Ok(())),

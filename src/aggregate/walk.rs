@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConversationsPage, SourceOutcome, SourceReport};
 use crate::domain::{Conversation, SortKey, SourceName, VendorKind};
-use crate::vendors::{VendorAdapter, VendorError};
+use crate::vendors::{FailureKind, VendorAdapter, VendorError};
 
 /// Where the next page of a walk starts, carried signed in its page token: positions only,
 /// never data or secrets.
@@ -316,7 +316,7 @@ fn verdict(reports: &[SourceReport]) -> Option<Verdict> {
         }
     } else if failures
         .iter()
-        .all(|err| matches!(err, VendorError::Timeout))
+        .all(|err| err.kind() == FailureKind::TimedOut)
     {
         Verdict::TimedOut
     } else {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::views::SourceStatusView;
 use crate::domain::{ErrorCode, SourceName, VendorKind};
-use crate::vendors::VendorError;
+use crate::vendors::{FailureKind, VendorError};
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -152,16 +152,12 @@ impl ApiError {
             }
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Upstream { error, .. } => match error {
-                VendorError::NotFound => StatusCode::NOT_FOUND,
-                VendorError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                VendorError::RateLimited { .. } | VendorError::QuotaExhausted { .. } => {
-                    StatusCode::TOO_MANY_REQUESTS
-                }
-                VendorError::NotReady { .. } | VendorError::VendorBytesExhausted => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-                _ => StatusCode::BAD_GATEWAY,
+            Self::Upstream { error, .. } => match error.kind() {
+                FailureKind::NotFound => StatusCode::NOT_FOUND,
+                FailureKind::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+                FailureKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                FailureKind::NotReady | FailureKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                FailureKind::Failed => StatusCode::BAD_GATEWAY,
             },
             Self::AllSourcesFailed { status, .. } => *status,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::aggregate::{SourceState, WalkStatus};
 use crate::domain::{self, ErrorCode, SourceName, VendorKind};
-use crate::vendors::VendorError;
+use crate::vendors::{FailureKind, VendorError};
 
 /// A vendor key.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -262,9 +262,9 @@ pub struct MissingWindow {
 impl SourceStatusView {
     /// The view of one source's failure.
     pub fn failed(source: &SourceName, vendor: VendorKind, error: &VendorError) -> Self {
-        let status = match error {
-            VendorError::Timeout => SourceStatus::Timeout,
-            err if err.is_rate_limit() => SourceStatus::RateLimited,
+        let status = match error.kind() {
+            FailureKind::TimedOut => SourceStatus::Timeout,
+            FailureKind::RateLimited => SourceStatus::RateLimited,
             _ => SourceStatus::Error,
         };
         Self {

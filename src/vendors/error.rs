@@ -81,6 +81,30 @@ pub enum VendorError {
     FileUnavailable,
 }
 
+/// What a vendor failure means for whoever asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The vendor does not know the record: an answer, not a failing source.
+    NotFound,
+    /// The record is not finished yet (a transcript being made): an answer too.
+    NotReady,
+    /// Out of quota, the source's own or the vendor's.
+    RateLimited,
+    /// The vendor did not answer in time.
+    TimedOut,
+    /// The memory set aside for vendor answers is in use: soon again.
+    Busy,
+    /// The source is failing.
+    Failed,
+}
+
+impl FailureKind {
+    /// Whether it counts against the source's health.
+    pub fn is_source_failure(self) -> bool {
+        !matches!(self, Self::NotFound | Self::NotReady)
+    }
+}
+
 impl VendorError {
     /// Stable machine code. Never renamed once shipped.
     pub fn code(&self) -> ErrorCode {
@@ -112,9 +136,30 @@ impl VendorError {
         }
     }
 
+    /// What this failure means for whoever asked: the one place vendor failures are
+    /// classified (HTTP statuses, source statuses, the walk's verdict and source health all
+    /// read it).
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Self::NotFound => FailureKind::NotFound,
+            Self::NotReady { .. } => FailureKind::NotReady,
+            Self::RateLimited { .. } | Self::QuotaExhausted { .. } => FailureKind::RateLimited,
+            Self::Timeout => FailureKind::TimedOut,
+            Self::VendorBytesExhausted => FailureKind::Busy,
+            Self::CircuitOpen { .. }
+            | Self::Unauthorized
+            | Self::Rejected { .. }
+            | Self::Status(_)
+            | Self::Decode(_)
+            | Self::Transport(_)
+            | Self::TooLarge { .. }
+            | Self::FileUnavailable => FailureKind::Failed,
+        }
+    }
+
     /// Whether this failure is a throttle (ours or the vendor's).
     pub fn is_rate_limit(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::QuotaExhausted { .. })
+        self.kind() == FailureKind::RateLimited
     }
 
     /// A vendor listing that was still offering pages after `pages` of them: better a clear

@@ -35,7 +35,7 @@ mod megaview;
 mod udesk;
 
 pub use budget::{BodyBudget, BodyLimits};
-pub use error::VendorError;
+pub use error::{FailureKind, VendorError};
 pub use gptbots::config::GptbotsSettings;
 pub use http::{CallContext, Transport, Upstream, UpstreamSnapshot};
 pub use jijyun::config::JijyunSettings;
