@@ -59,8 +59,6 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         aggregator: Aggregator::new(registry, config.cache.ttl),
         cursor,
         sources: config.sources.clone(),
-        request_timeout: config.server.request_timeout,
-        max_range_days: config.server.max_range_days,
         vendor_bytes,
         server: config.server.clone(),
         ready: AtomicBool::new(false),
@@ -189,7 +187,7 @@ async fn enforce_budget(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let budget = Budget::starting_now(state.request_timeout);
+    let budget = Budget::starting_now(state.server.request_timeout);
     request.extensions_mut().insert(budget);
     match tokio::time::timeout_at(budget.until, next.run(request)).await {
         Ok(response) => response,

@@ -47,13 +47,9 @@ pub struct SharedState {
     pub cursor: CursorKey,
     /// Configured sources, for `GET /sources`.
     pub sources: Vec<SourceConfig>,
-    /// Whole budget of one request.
-    pub request_timeout: Duration,
-    /// Longest `since`..`until` range.
-    pub max_range_days: u32,
     /// The bytes of vendor answers held now, shared by every source.
     pub vendor_bytes: BodyBudget,
-    /// `[server]`, for the connection limits of `app::serve`.
+    /// `[server]`: the request budget, the longest range, the connection limits.
     pub server: ServerConfig,
     /// False until serving and again once shutdown begins.
     pub ready: AtomicBool,
@@ -98,7 +94,7 @@ impl FromRequestParts<AppState> for CallContext {
             .extensions
             .get::<Budget>()
             .copied()
-            .unwrap_or_else(|| Budget::starting_now(state.request_timeout));
+            .unwrap_or_else(|| Budget::starting_now(state.server.request_timeout));
         Ok(CallContext {
             deadline: budget.vendor_deadline(),
             request_id: parts

@@ -130,7 +130,10 @@ pub async fn list_conversations(
                 )
             })?
         }
-        None => Walk::start(binding, resolve_window(since, until, state.max_range_days)?),
+        None => Walk::start(
+            binding,
+            resolve_window(since, until, state.server.max_range_days)?,
+        ),
     };
     let (since, until) = walk.window();
     let query = ConversationQuery {
