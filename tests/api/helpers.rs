@@ -187,6 +187,50 @@ impl Simulators {
     }
 }
 
+/// The `[[sources]]` of a config file: one source per simulator at `sim`, with
+/// `credentials`; Megaview's `app_secret` is written as `megaview_secret` (a literal, or a
+/// `${NAME}` the test sets).
+pub fn simulator_sources(
+    sim: SocketAddr,
+    credentials: &conversation_gateway::sandbox::SandboxCredentials,
+    megaview_secret: &str,
+) -> String {
+    format!(
+        r#"
+[[sources]]
+name = "sales"
+vendor = "megaview"
+base_url = "http://{sim}/megaview"
+app_key = "{mv_key}"
+app_secret = "{megaview_secret}"
+transcript_hosts = ["{sim}"]
+[[sources]]
+name = "assistant"
+vendor = "gptbots"
+base_url = "http://{sim}/gptbots"
+api_key = "{gb_key}"
+[[sources]]
+name = "helpdesk"
+vendor = "udesk"
+base_url = "http://{sim}/udesk"
+email = "{email}"
+api_token = "{ud_token}"
+robot_id = {robot}
+[[sources]]
+name = "inbox"
+vendor = "jijyun"
+base_url = "http://{sim}/jijyun"
+api_key = "{jj_key}"
+"#,
+        mv_key = credentials.megaview_app_key,
+        gb_key = credentials.gptbots_api_key,
+        email = credentials.udesk_email,
+        ud_token = credentials.udesk_api_token,
+        robot = credentials.udesk_robot_id,
+        jj_key = credentials.jijyun_api_key,
+    )
+}
+
 pub fn urlencode(raw: &str) -> String {
     url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }

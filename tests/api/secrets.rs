@@ -51,37 +51,8 @@ secret = "{CURSOR_SECRET}"
 [rate_limit]
 store = "memory"
 redis_url = "redis://:{REDIS_PASSWORD}@127.0.0.1:6379"
-[[sources]]
-name = "sales"
-vendor = "megaview"
-base_url = "http://{sim}/megaview"
-app_key = "{mv_key}"
-app_secret = "${{TEST_MV_SECRET}}"
-transcript_hosts = ["{sim}"]
-[[sources]]
-name = "assistant"
-vendor = "gptbots"
-base_url = "http://{sim}/gptbots"
-api_key = "{gb_key}"
-[[sources]]
-name = "helpdesk"
-vendor = "udesk"
-base_url = "http://{sim}/udesk"
-email = "{email}"
-api_token = "{ud_token}"
-robot_id = {robot}
-[[sources]]
-name = "inbox"
-vendor = "jijyun"
-base_url = "http://{sim}/jijyun"
-api_key = "{jj_key}"
-"#,
-            mv_key = credentials.megaview_app_key,
-            gb_key = credentials.gptbots_api_key,
-            email = credentials.udesk_email,
-            ud_token = credentials.udesk_api_token,
-            robot = credentials.udesk_robot_id,
-            jj_key = credentials.jijyun_api_key,
+{sources}"#,
+            sources = crate::helpers::simulator_sources(sim, &credentials, "${TEST_MV_SECRET}"),
         ),
     )
     .unwrap();

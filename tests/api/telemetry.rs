@@ -221,41 +221,7 @@ impl Drop for Gateway {
 }
 
 fn sources(sim: std::net::SocketAddr, credentials: &SandboxCredentials) -> String {
-    format!(
-        r#"
-[[sources]]
-name = "sales"
-vendor = "megaview"
-base_url = "http://{sim}/megaview"
-app_key = "{mv_key}"
-app_secret = "{mv_secret}"
-transcript_hosts = ["{sim}"]
-[[sources]]
-name = "assistant"
-vendor = "gptbots"
-base_url = "http://{sim}/gptbots"
-api_key = "{gb_key}"
-[[sources]]
-name = "helpdesk"
-vendor = "udesk"
-base_url = "http://{sim}/udesk"
-email = "{email}"
-api_token = "{ud_token}"
-robot_id = {robot}
-[[sources]]
-name = "inbox"
-vendor = "jijyun"
-base_url = "http://{sim}/jijyun"
-api_key = "{jj_key}"
-"#,
-        mv_key = credentials.megaview_app_key,
-        mv_secret = credentials.megaview_app_secret,
-        gb_key = credentials.gptbots_api_key,
-        email = credentials.udesk_email,
-        ud_token = credentials.udesk_api_token,
-        robot = credentials.udesk_robot_id,
-        jj_key = credentials.jijyun_api_key,
-    )
+    crate::helpers::simulator_sources(sim, credentials, &credentials.megaview_app_secret)
 }
 
 async fn start_sandbox() -> (Sandbox, std::net::SocketAddr, SandboxCredentials) {
