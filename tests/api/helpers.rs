@@ -1,8 +1,11 @@
 //! `TestApp::spawn()`: simulators and gateway on ephemeral loopback ports, plus a client;
 //! `Simulators::start` and `TestApp::over` for several gateways (replicas) over one set.
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::process::Child;
+use std::sync::mpsc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -229,6 +232,28 @@ api_key = "{jj_key}"
         robot = credentials.udesk_robot_id,
         jj_key = credentials.jijyun_api_key,
     )
+}
+
+/// Follows the log of a gateway process started with `--log-format json` and its stderr
+/// piped: waits for the address it says it listens on, and hands every log line on as it
+/// comes.
+pub fn follow_json_logs(child: &mut Child) -> (String, mpsc::Receiver<String>) {
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let (addr_tx, addr) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().expect("the gateway's stderr is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("Gateway listening.") {
+                let value: Value = serde_json::from_str(&line).unwrap();
+                let _ = addr_tx.send(value["addr"].as_str().unwrap_or_default().to_owned());
+            }
+            let _ = lines_tx.send(line);
+        }
+    });
+    let addr = addr
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the gateway logs its address");
+    (addr, lines)
 }
 
 pub fn urlencode(raw: &str) -> String {

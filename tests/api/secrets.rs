@@ -1,15 +1,12 @@
 //! The binary at its most verbose log level, over a config full of secrets, driven through
 //! every vendor: no secret (nor Jijyun's `apiKey` query parameter) reaches the output.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use conversation_gateway::sandbox::{self, Sandbox, SandboxConfig, SandboxCredentials};
 use tokio::net::TcpListener;
 
-use crate::helpers::urlencode;
+use crate::helpers::{follow_json_logs, urlencode};
 
 const BIN: &str = env!("CARGO_BIN_EXE_conversation-gateway");
 const CONSUMER_KEY: &str = "consumer-key-SECRET-5e1f";
@@ -74,21 +71,7 @@ redis_url = "redis://:{REDIS_PASSWORD}@127.0.0.1:6379"
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let (lines_tx, lines_rx) = mpsc::channel::<String>();
-    let (addr_tx, addr_rx) = mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("Gateway listening.") {
-                let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-                let _ = addr_tx.send(value["addr"].as_str().unwrap_or_default().to_owned());
-            }
-            let _ = lines_tx.send(line);
-        }
-    });
-    let addr = addr_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the gateway logs its address");
+    let (addr, lines_rx) = follow_json_logs(&mut child);
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
     let get = |path: String, key: &'static str| {

@@ -3,7 +3,6 @@
 //! answers slows no request and does not hold the exit.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -166,21 +165,7 @@ impl Gateway {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let (lines_tx, lines) = mpsc::channel::<String>();
-        let (addr_tx, addr_rx) = mpsc::channel::<String>();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("Gateway listening.") {
-                    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-                    let _ = addr_tx.send(value["addr"].as_str().unwrap_or_default().to_owned());
-                }
-                let _ = lines_tx.send(line);
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the gateway logs its address");
+        let (addr, lines) = crate::helpers::follow_json_logs(&mut child);
         Self {
             child,
             base_url: format!("http://{addr}"),
