@@ -101,45 +101,40 @@ async fn messages(adapter: &Arc<dyn VendorAdapter>) -> Result<(), VendorError> {
     adapter.list_messages(&testing::ctx(), id).await.map(|_| ())
 }
 
+/// Which adapter call meets the failure.
+#[derive(Clone, Copy)]
+enum Call {
+    List,
+    Messages,
+}
+
 /// Runs `call` against every vendor answering `answer` and checks the error with `expect`.
-async fn every_vendor_reports<F>(
+async fn every_vendor_reports(
     answer: ResponseTemplate,
-    call: F,
+    call: Call,
     expect: impl Fn(&VendorError) -> bool,
     what: &str,
-) where
-    F: for<'a> Fn(
-        &'a Arc<dyn VendorAdapter>,
-    ) -> futures::future::BoxFuture<'a, Result<(), VendorError>>,
-{
+) {
     for vendor in every_vendor() {
         let kind = vendor.kind();
         let server = vendor_answering(answer.clone()).await;
         let adapter = adapter(&server, vendor);
-        match call(&adapter).await {
+        let outcome = match call {
+            Call::List => list(&adapter).await,
+            Call::Messages => messages(&adapter).await,
+        };
+        match outcome {
             Err(err) if expect(&err) => {}
             other => panic!("{}: expected {what}, got {other:?}", kind.as_str()),
         }
     }
 }
 
-fn list_call(
-    adapter: &Arc<dyn VendorAdapter>,
-) -> futures::future::BoxFuture<'_, Result<(), VendorError>> {
-    Box::pin(list(adapter))
-}
-
-fn messages_call(
-    adapter: &Arc<dyn VendorAdapter>,
-) -> futures::future::BoxFuture<'_, Result<(), VendorError>> {
-    Box::pin(messages(adapter))
-}
-
 #[tokio::test]
 async fn every_vendor_reports_a_refused_credential_as_unauthorized() {
     every_vendor_reports(
         ResponseTemplate::new(401),
-        list_call,
+        Call::List,
         |err| matches!(err, VendorError::Unauthorized),
         "Unauthorized",
     )
@@ -150,7 +145,7 @@ async fn every_vendor_reports_a_refused_credential_as_unauthorized() {
 async fn every_vendor_reports_an_unknown_conversation_as_not_found() {
     every_vendor_reports(
         ResponseTemplate::new(404),
-        messages_call,
+        Call::Messages,
         |err| matches!(err, VendorError::NotFound),
         "NotFound",
     )
@@ -161,7 +156,7 @@ async fn every_vendor_reports_an_unknown_conversation_as_not_found() {
 async fn every_vendor_reports_a_429_as_rate_limited_with_its_retry_after() {
     every_vendor_reports(
         ResponseTemplate::new(429).insert_header("Retry-After", "7"),
-        list_call,
+        Call::List,
         |err| {
             matches!(err, VendorError::RateLimited { retry_after } if *retry_after == Some(Duration::from_secs(7)))
         },
@@ -174,7 +169,7 @@ async fn every_vendor_reports_a_429_as_rate_limited_with_its_retry_after() {
 async fn every_vendor_reports_a_server_error_with_its_status() {
     every_vendor_reports(
         ResponseTemplate::new(503),
-        list_call,
+        Call::List,
         |err| matches!(err, VendorError::Status(503)),
         "Status(503)",
     )
@@ -186,7 +181,7 @@ async fn every_vendor_reports_a_malformed_answer_as_a_decode_error() {
     every_vendor_reports(
         ResponseTemplate::new(200)
             .set_body_raw(b"{\"code\": 0, \"data\": [".to_vec(), "application/json"),
-        list_call,
+        Call::List,
         |err| matches!(err, VendorError::Decode(_)),
         "Decode",
     )
@@ -199,7 +194,7 @@ async fn every_vendor_reports_an_answer_past_the_source_timeout_as_a_timeout() {
         ResponseTemplate::new(200)
             .set_body_json(json!({}))
             .set_delay(SOURCE_TIMEOUT * 5),
-        list_call,
+        Call::List,
         |err| matches!(err, VendorError::Timeout),
         "Timeout",
     )
