@@ -229,20 +229,15 @@ impl SourceLimiter {
         }
     }
 
-    /// The longest cool-down a vendor answer may impose on this source.
     /// How the quota stands now.
     pub fn snapshot(&self) -> QuotaSnapshot {
         QuotaSnapshot {
             store: self.store(),
             store_reachable: self.shared_store_reachable(),
             cool_down: self.cool_down_remaining(),
-            max_cool_down: self.max_cool_down(),
+            max_cool_down: self.max_cool_down,
             stats: self.stats(),
         }
-    }
-
-    pub fn max_cool_down(&self) -> Duration {
-        self.max_cool_down
     }
 
     /// The quota this limiter enforces.
@@ -251,7 +246,7 @@ impl SourceLimiter {
     }
 
     /// `memory` or `redis`.
-    pub fn store(&self) -> &'static str {
+    fn store(&self) -> &'static str {
         if self.shared.is_some() {
             "redis"
         } else {
@@ -260,12 +255,12 @@ impl SourceLimiter {
     }
 
     /// Whether the shared store answered its last call (`None`: in-process store).
-    pub fn shared_store_reachable(&self) -> Option<bool> {
+    fn shared_store_reachable(&self) -> Option<bool> {
         self.shared.as_ref().map(|shared| shared.redis.reachable())
     }
 
     /// Counters since start.
-    pub fn stats(&self) -> LimiterStats {
+    fn stats(&self) -> LimiterStats {
         LimiterStats {
             granted: self.granted.load(Ordering::Relaxed),
             waited: self.waited.load(Ordering::Relaxed),

@@ -225,22 +225,12 @@ impl Upstream {
         &self.source
     }
 
-    /// The source's quota.
-    pub fn limiter(&self) -> &Arc<SourceLimiter> {
-        &self.limiter
-    }
-
-    /// The source's breaker and retry budget.
     /// How this source's calls stand: its breaker and its quota.
     pub fn snapshot(&self) -> UpstreamSnapshot {
         UpstreamSnapshot {
             breaker: self.resilience.breaker.snapshot(),
             quota: self.limiter.snapshot(),
         }
-    }
-
-    pub fn resilience(&self) -> &Arc<Resilience> {
-        &self.resilience
     }
 
     fn report_breaker(&self) {
