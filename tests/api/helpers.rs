@@ -179,7 +179,6 @@ impl Simulators {
     }
 
     /// Arrival times of the API calls `vendor` got (the Megaview file host is not its API).
-    #[allow(dead_code)]
     pub fn arrivals(&self, vendor: SimVendor) -> Vec<Instant> {
         self.sandbox
             .calls()
