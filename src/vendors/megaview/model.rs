@@ -173,7 +173,7 @@ pub(super) fn conversation_into_domain(
         .filter(|secs| is_call && secs.is_finite() && *secs >= 0.0);
     let message_count = match (item.customer_sentence_count, item.salesman_sentence_count) {
         (None, None) => None,
-        (customer, salesman) => Some(customer.unwrap_or(0) + salesman.unwrap_or(0)),
+        (customer, salesman) => Some(customer.unwrap_or(0).saturating_add(salesman.unwrap_or(0))),
     };
     Ok(Conversation {
         id: ConversationId::new(source.clone(), native),
@@ -181,9 +181,10 @@ pub(super) fn conversation_into_domain(
         title: item.name.filter(|name| !name.is_empty()),
         channel: item.kind.as_deref().and_then(channel).map(str::to_owned),
         started_at,
-        ended_at: started_at
-            .zip(duration)
-            .map(|(start, secs)| start + TimeDelta::milliseconds((secs * 1000.0).round() as i64)),
+        // Checked: a vendor's absurd duration must not overflow the clock.
+        ended_at: started_at.zip(duration).and_then(|(start, secs)| {
+            start.checked_add_signed(TimeDelta::try_milliseconds((secs * 1000.0).round() as i64)?)
+        }),
         last_message_at: None,
         duration_seconds: duration.map(|secs| secs.round() as u64),
         message_count,

@@ -222,6 +222,33 @@ async fn list_conversations_maps_the_documented_example() {
 }
 
 #[tokio::test]
+async fn list_conversations_maps_absurd_durations_and_counts_without_overflowing() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let page = json!({"code": 0, "msg": "success", "data": {"has_more": false, "conversations": [{
+        "id": 1, "begin_time": "9999-12-31T23:59:59", "type": "audio", "duration": 1.0e300,
+        "customer_sentence_count": u64::MAX, "salesman_sentence_count": u64::MAX,
+    }, {
+        "id": 2, "begin_time": "2025-08-12T08:00:00", "type": "video", "duration": 9.0e15,
+    }]}});
+    Mock::given(method("POST"))
+        .and(path(LIST_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .mount(&server)
+        .await;
+
+    let batch = adapter(&server)
+        .list_conversations(&ctx(), &query(), None)
+        .await
+        .unwrap();
+
+    assert_eq!(batch.items[0].ended_at, None);
+    assert_eq!(batch.items[0].message_count, Some(u64::MAX));
+    assert_eq!(batch.items[1].ended_at, None);
+    assert_eq!(batch.items[1].started_at, Some(utc("2025-08-12T00:00:00Z")));
+}
+
+#[tokio::test]
 async fn list_conversations_sends_cursor_and_filters_and_ends_when_has_more_is_false() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;

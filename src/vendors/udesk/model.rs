@@ -56,7 +56,8 @@ impl Paging {
             .unwrap_or(u64::from(requested_size));
         let full = received as u64 >= page_size;
         let below_total = self.total.is_none_or(|total| {
-            u64::try_from(total).is_ok_and(|total| u64::from(page_num) * page_size < total)
+            u64::try_from(total)
+                .is_ok_and(|total| u64::from(page_num).saturating_mul(page_size) < total)
         });
         full && below_total
     }

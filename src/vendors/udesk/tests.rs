@@ -788,3 +788,14 @@ async fn list_messages_reports_a_timeout_when_the_vendor_is_too_slow() {
     assert!(matches!(err, VendorError::Timeout), "{err:?}");
     assert_secret_free(&err);
 }
+
+#[test]
+fn a_vendor_page_size_near_the_integer_limit_ends_the_listing_instead_of_overflowing() {
+    let paging = super::model::Paging {
+        page_size: Some(i64::MAX),
+        total: Some(i64::MAX),
+    };
+
+    assert!(!paging.has_more(3, 100, 100));
+    assert!(!paging.has_more(u32::MAX, 100, usize::MAX));
+}
