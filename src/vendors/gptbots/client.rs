@@ -83,7 +83,7 @@ impl GptbotsClient {
         self.get(ctx, "messages", &["v2", "messages"], &query).await
     }
 
-    async fn get<T: DeserializeOwned>(
+    async fn get<T: Answer>(
         &self,
         ctx: &CallContext,
         endpoint: &'static str,
@@ -106,12 +106,17 @@ impl GptbotsClient {
     }
 }
 
-/// Reads an answer: the bare payload on success, `{code, message}` on failure. The failure
-/// body may come with HTTP 200 or an error status (../shared/vendors/gptbots.md §5).
-pub(super) fn read<T: DeserializeOwned>(
-    response: &UpstreamResponse,
-) -> Result<Option<T>, VendorError> {
-    if let Some(code) = failure_code(&response.body) {
+/// Reads an answer in one pass: the bare payload on success, `{code, message}` on failure.
+/// The failure body may come with HTTP 200 or an error status
+/// (../shared/vendors/gptbots.md §5); every payload type reads `code` beside its own fields.
+pub(super) fn read<T: Answer>(response: &UpstreamResponse) -> Result<Option<T>, VendorError> {
+    let answer = serde_json::from_slice::<T>(&response.body);
+    let code = match &answer {
+        Ok(answer) => answer.failure_code(),
+        // Only a body that is not the payload pays for a second look at its `code`.
+        Err(_) => failure_code(&response.body),
+    };
+    if let Some(code) = code {
         return if code == BEYOND_DATA {
             Ok(None)
         } else {
@@ -121,47 +126,109 @@ pub(super) fn read<T: DeserializeOwned>(
     if !response.status.is_success() {
         return Err(response.status_error());
     }
-    // Straight from the bytes: a JSON tree first would cost a second parse of every page.
-    serde_json::from_slice::<T>(&response.body)
-        .map(Some)
-        .map_err(|err| {
-            if serde_json::from_slice::<IgnoredAny>(&response.body).is_err() {
-                VendorError::Decode("GPTBots sent a non-JSON body".to_owned())
-            } else {
-                VendorError::Decode(err.to_string())
-            }
-        })
+    answer.map(Some).map_err(|err| {
+        if serde_json::from_slice::<IgnoredAny>(&response.body).is_err() {
+            VendorError::Decode("GPTBots sent a non-JSON body".to_owned())
+        } else {
+            VendorError::Decode(err.to_string())
+        }
+    })
 }
 
+/// A payload GPTBots answers with, read together with the `code` of a failure body.
+pub(super) trait Answer: DeserializeOwned {
+    /// The `code` the body carried, if any.
+    fn code(&self) -> Option<&FailureCode>;
+
+    /// The `code` of a failure body. Success bodies carry no `code` (0 is read as success).
+    fn failure_code(&self) -> Option<String> {
+        self.code().and_then(FailureCode::as_failure)
+    }
+}
+
+/// Largest body probed for a throttle `code` before the adapter reads it. A failure body
+/// is `{code, message}`; scanning every page for one would cost a parse of each.
+const MAX_FAILURE_BODY: usize = 4096;
+
 /// GPTBots throttles with HTTP 429, or with its failure body's `code` 429 on any status.
+/// (A larger body with `code` 429 is still refused as throttled when the adapter reads it.)
 fn is_throttle(response: &UpstreamResponse) -> bool {
     response.status == StatusCode::TOO_MANY_REQUESTS
-        || failure_code(&response.body).is_some_and(|code| code == "429")
+        || (response.body.len() <= MAX_FAILURE_BODY
+            && failure_code(&response.body).is_some_and(|code| code == "429"))
 }
 
 /// The one field read before knowing what an answer is; every other field is skipped.
 #[derive(Deserialize)]
 struct FailureProbe {
     #[serde(default)]
-    code: Option<ProbeCode>,
+    code: Option<FailureCode>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ProbeCode {
-    Number(serde_json::Number),
-    Text(String),
-    Other(IgnoredAny),
+/// A failure body's `code`: a number or a string; anything else is no code.
+#[derive(Debug)]
+pub(super) struct FailureCode(Option<String>);
+
+impl FailureCode {
+    fn as_failure(&self) -> Option<String> {
+        let code = self.0.as_deref()?.trim();
+        (!code.is_empty() && code != "0").then(|| code.to_owned())
+    }
+}
+
+impl<'de> Deserialize<'de> for FailureCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FailureCode;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a code")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<FailureCode, E> {
+                Ok(FailureCode(Some(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<FailureCode, E> {
+                Ok(FailureCode(Some(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<FailureCode, E> {
+                Ok(FailureCode(Some(
+                    serde_json::Number::from_f64(v).map_or_else(String::new, |n| n.to_string()),
+                )))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<FailureCode, E> {
+                Ok(FailureCode(Some(v.to_owned())))
+            }
+            fn visit_unit<E>(self) -> Result<FailureCode, E> {
+                Ok(FailureCode(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<FailureCode, E> {
+                Ok(FailureCode(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FailureCode, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(FailureCode(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FailureCode, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(FailureCode(None))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// The `code` of a failure body. Success bodies carry no `code` (0 is read as success too).
 fn failure_code(body: &[u8]) -> Option<String> {
-    let code = match serde_json::from_slice::<FailureProbe>(body).ok()?.code? {
-        ProbeCode::Number(number) => number.to_string(),
-        ProbeCode::Text(text) => text.trim().to_owned(),
-        ProbeCode::Other(_) => return None,
-    };
-    (!code.is_empty() && code != "0").then_some(code)
+    serde_json::from_slice::<FailureProbe>(body)
+        .ok()?
+        .code?
+        .as_failure()
 }
 
 fn code_error(code: String, response: &UpstreamResponse) -> VendorError {
@@ -188,7 +255,62 @@ fn code_error(code: String, response: &UpstreamResponse) -> VendorError {
 
 #[cfg(test)]
 mod tests {
-    use super::failure_code;
+    use bytes::Bytes;
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderMap;
+
+    use super::{failure_code, is_throttle, read};
+    use crate::vendors::VendorError;
+    use crate::vendors::gptbots::model::ConversationPage;
+    use crate::vendors::http::UpstreamResponse;
+
+    fn answer(status: StatusCode, body: String) -> UpstreamResponse {
+        UpstreamResponse::new(status, HeaderMap::new(), Bytes::from(body))
+    }
+
+    #[test]
+    fn a_failure_code_is_read_in_the_same_pass_as_the_page_whatever_else_the_body_holds() {
+        let padding = "x".repeat(8192);
+        for (body, expected) in [
+            (
+                r#"{"code": 40127, "message": "bad key"}"#.to_owned(),
+                "Unauthorized",
+            ),
+            (
+                format!(r#"{{"list": [], "code": "429", "pad": "{padding}"}}"#),
+                "RateLimited",
+            ),
+            (r#"{"list": 5, "code": 40356}"#.to_owned(), "NotFound"),
+        ] {
+            let err = read::<ConversationPage>(&answer(StatusCode::OK, body)).unwrap_err();
+            assert!(format!("{err:?}").starts_with(expected), "{err:?}");
+        }
+        let beyond = answer(StatusCode::OK, r#"{"code": 40005}"#.to_owned());
+        assert!(read::<ConversationPage>(&beyond).unwrap().is_none());
+        let wrong = answer(StatusCode::OK, r#"{"list": 5}"#.to_owned());
+        assert!(matches!(
+            read::<ConversationPage>(&wrong),
+            Err(VendorError::Decode(_))
+        ));
+    }
+
+    #[test]
+    fn only_a_body_the_size_of_a_failure_is_probed_for_a_throttle_code() {
+        let small = answer(
+            StatusCode::OK,
+            r#"{"code": 429, "message": "slow down"}"#.to_owned(),
+        );
+        assert!(is_throttle(&small));
+        let page = format!(
+            r#"{{"list": [], "code": 429, "pad": "{}"}}"#,
+            "x".repeat(8192)
+        );
+        assert!(!is_throttle(&answer(StatusCode::OK, page)));
+        assert!(is_throttle(&answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            String::new()
+        )));
+    }
 
     #[test]
     fn reads_a_failure_code_written_as_a_number_or_a_string() {

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+use super::client::{Answer, FailureCode};
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
@@ -13,12 +14,38 @@ use crate::vendors::wire::WithRaw;
 
 /// A number GPTBots may also send as a string (`total` is typed string in the field
 /// table but a number in the examples: ../shared/vendors/gptbots.md §3).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 enum Number {
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+// By hand rather than `#[serde(untagged)]`, which buffers every value before trying each
+// variant: two of these sit in every list row.
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                Ok(i64::try_from(v).map_or(Number::Float(v as f64), Number::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Number, E> {
+                Ok(Number::Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Number {
@@ -42,6 +69,13 @@ impl Number {
 pub(super) struct ConversationPage {
     list: Option<Vec<WithRaw<ConversationItem>>>,
     total: Option<Number>,
+    code: Option<FailureCode>,
+}
+
+impl Answer for ConversationPage {
+    fn code(&self) -> Option<&FailureCode> {
+        self.code.as_ref()
+    }
 }
 
 impl ConversationPage {
@@ -102,6 +136,13 @@ impl WithRaw<ConversationItem> {
 pub(super) struct MessagePage {
     total: Option<Number>,
     conversation_content: Option<Vec<WithRaw<MessageItem>>>,
+    code: Option<FailureCode>,
+}
+
+impl Answer for MessagePage {
+    fn code(&self) -> Option<&FailureCode> {
+        self.code.as_ref()
+    }
 }
 
 impl MessagePage {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::Mutex;
@@ -168,14 +168,14 @@ impl MegaviewClient {
         // holds two answers' bytes of the in-flight budget.
         match read_envelope(&self.send_with(ctx, endpoint, &build, &token).await?) {
             Err(failure) if failure.token_refused => {}
-            outcome => return decode(outcome),
+            outcome => return outcome.map_err(|failure| failure.error),
         }
         self.invalidate(ctx, token.id).await?;
         let token = self.token(ctx).await?;
         let response = self.send_with(ctx, endpoint, &build, &token).await?;
         match read_envelope(&response) {
             Err(failure) if failure.token_refused => Err(VendorError::Unauthorized),
-            outcome => decode(outcome),
+            outcome => outcome.map_err(|failure| failure.error),
         }
     }
 
@@ -341,8 +341,11 @@ impl From<VendorError> for Failure {
     }
 }
 
-/// Reads a business call's answer: `data` on `code == 0`, the mapped error otherwise.
-pub(super) fn read_envelope(response: &UpstreamResponse) -> Result<Box<RawValue>, Failure> {
+/// Reads a business call's answer in one pass: `data` as a `T` on `code == 0`, the mapped
+/// error otherwise.
+pub(super) fn read_envelope<T: DeserializeOwned>(
+    response: &UpstreamResponse,
+) -> Result<T, Failure> {
     let status = response.status;
     match status {
         StatusCode::TOO_MANY_REQUESTS => {
@@ -359,19 +362,21 @@ pub(super) fn read_envelope(response: &UpstreamResponse) -> Result<Box<RawValue>
         }
         _ => {}
     }
-    match serde_json::from_slice::<Envelope>(&response.body) {
-        Ok(Envelope {
-            code: Some(0),
-            data,
-            ..
-        }) if status.is_success() => {
-            data.ok_or_else(|| VendorError::Decode("envelope without data".to_owned()).into())
-        }
-        Ok(Envelope {
-            code: Some(code),
-            msg,
-            ..
-        }) if code != 0 => Err(Failure {
+    let (code, msg, data) = match serde_json::from_slice::<Envelope<T>>(&response.body) {
+        Ok(envelope) => (envelope.code, envelope.msg, Ok(envelope.data)),
+        // Only a body whose `data` is not a `T` pays for a second look at its code.
+        Err(err) => match serde_json::from_slice::<Envelope<IgnoredAny>>(&response.body) {
+            Ok(envelope) => (envelope.code, envelope.msg, Err(err)),
+            Err(_) => (None, None, Err(err)),
+        },
+    };
+    match code {
+        Some(0) if status.is_success() => match data {
+            Ok(Some(data)) => Ok(data),
+            Ok(None) => Err(VendorError::Decode("envelope without data".to_owned()).into()),
+            Err(err) => Err(VendorError::Decode(err.to_string()).into()),
+        },
+        Some(code) if code != 0 => Err(Failure {
             error: code_error(code, response),
             token_refused: names_the_access_token(msg.as_deref().unwrap_or_default()),
         }),
@@ -390,11 +395,9 @@ fn names_the_access_token(msg: &str) -> bool {
     msg.contains("token") && !msg.contains("page_token") && !msg.contains("page token")
 }
 
-pub(super) fn decode<T: DeserializeOwned>(
-    outcome: Result<Box<RawValue>, Failure>,
-) -> Result<T, VendorError> {
-    let data = outcome.map_err(|failure| failure.error)?;
-    parse_raw(&data).map_err(|err| VendorError::Decode(err.to_string()))
+/// A business call's `data` as a `T`, or its error.
+pub(super) fn decode<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<T, VendorError> {
+    read_envelope(response).map_err(|failure| failure.error)
 }
 
 /// The meaning of a business code (seed 000 and the ASR page's code tables).

@@ -23,7 +23,7 @@ pub(in crate::vendors) fn list(
     response: &UpstreamResponse,
     source: &SourceName,
 ) -> Result<usize, VendorError> {
-    let page: model::ListData = client::decode(client::read_envelope(response))?;
+    let page: model::ListData = client::decode(response)?;
     page.next_cursor()?;
     let mut count = 0;
     for raw in page.conversations {
@@ -35,7 +35,7 @@ pub(in crate::vendors) fn list(
 
 /// The `asr_data` answer and the transcript URL it names.
 pub(in crate::vendors) fn asr_data(response: &UpstreamResponse) -> Result<(), VendorError> {
-    let asr: model::AsrData = client::decode(client::read_envelope(response))?;
+    let asr: model::AsrData = client::decode(response)?;
     if let Some(raw) = asr.asr_file_url.as_deref().map(str::trim) {
         let _ = url::Url::parse(raw);
     }
@@ -52,7 +52,7 @@ pub(in crate::vendors) fn transcript(response: &UpstreamResponse) -> Result<usiz
 
 /// A single-conversation answer, read for the call's start.
 pub(in crate::vendors) fn conversation(response: &UpstreamResponse) -> Result<(), VendorError> {
-    let detail: Value = client::decode(client::read_envelope(response))?;
+    let detail: Value = client::decode(response)?;
     let _ = model::call_start(&detail, chrono_tz::Asia::Shanghai);
     Ok(())
 }

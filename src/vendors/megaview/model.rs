@@ -24,8 +24,9 @@ const EPOCH_SECONDS_THRESHOLD: f64 = 1e9;
 const EPOCH_MILLIS_THRESHOLD: f64 = 1e11;
 
 /// The `{code, msg, data}` envelope of every Megaview answer. `code == 0` is success.
+/// `T` is the payload's type, so an answer is read in one pass.
 #[derive(Deserialize)]
-pub(super) struct Envelope {
+pub(super) struct Envelope<T = Box<RawValue>> {
     /// `0` on success, a 6-digit business code otherwise.
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(super) code: Option<i64>,
@@ -33,8 +34,13 @@ pub(super) struct Envelope {
     #[serde(default)]
     pub(super) msg: Option<String>,
     /// The payload.
-    #[serde(default)]
-    pub(super) data: Option<Box<RawValue>>,
+    #[serde(default = "none")]
+    pub(super) data: Option<T>,
+}
+
+/// `#[serde(default)]` would ask `T: Default` of every payload.
+fn none<T>() -> Option<T> {
+    None
 }
 
 /// `data` of `POST /openapi/auth/v1/app_access_token/internal`.

@@ -1372,3 +1372,45 @@ fn a_transcript_whose_sentences_all_share_one_order_maps_in_linear_time() {
     let unique: std::collections::HashSet<_> = messages.iter().map(|m| &m.id).collect();
     assert_eq!(unique.len(), 100_000);
 }
+
+#[test]
+fn an_envelope_is_read_for_its_code_even_when_its_data_is_not_the_payload() {
+    use bytes::Bytes;
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderMap;
+
+    use super::client::decode;
+    use super::model::ListData;
+    use crate::vendors::http::UpstreamResponse;
+
+    let read = |body: &str| {
+        decode::<ListData>(&UpstreamResponse::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from(body.to_owned()),
+        ))
+    };
+
+    assert!(matches!(
+        read(r#"{"code": 401200, "msg": "x", "data": "not a page"}"#),
+        Err(VendorError::NotFound)
+    ));
+    assert!(matches!(
+        read(r#"{"code": 0, "data": {"conversations": 5}}"#),
+        Err(VendorError::Decode(_))
+    ));
+    assert!(matches!(
+        read(r#"{"code": 0, "data": null}"#),
+        Err(VendorError::Decode(reason)) if reason == "envelope without data"
+    ));
+    assert!(matches!(
+        read(r#"{"msg": "no code", "data": {}}"#),
+        Err(VendorError::Decode(reason)) if reason == "answer is not the documented envelope"
+    ));
+    assert!(
+        read(r#"{"code": 0, "data": {"has_more": false}}"#)
+            .unwrap()
+            .conversations
+            .is_empty()
+    );
+}

@@ -3,6 +3,7 @@
 use chrono::Utc;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -11,7 +12,6 @@ use url::Url;
 use super::config::SignAlgorithm;
 use super::model::{Envelope, Paging, SessionQuery};
 use crate::vendors::http::UpstreamResponse;
-use crate::vendors::wire::parse_raw;
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// Largest page KM serves: `pageSize` must be below 100.
@@ -136,27 +136,34 @@ pub(super) fn sign(
 }
 
 /// Reads an answer: non-2xx by its status, then the envelope, whose `code` must be 200.
+/// The items are read, kept raw (they also travel as `vendor_data`), in the same pass as
+/// the envelope.
 pub(super) fn read_page(response: UpstreamResponse) -> Result<Page, VendorError> {
     if !response.status.is_success() {
         return Err(response.status_error());
     }
-    let envelope: Envelope = response.json()?;
+    let (code, paging, items) = match response.json::<Envelope<Vec<Box<RawValue>>>>() {
+        Ok(envelope) => (envelope.code, envelope.paging, Ok(envelope.data)),
+        // Only a body whose `data` is not a list pays for a second look at its code.
+        Err(_) => {
+            let envelope = response.json::<Envelope<IgnoredAny>>()?;
+            (envelope.code, envelope.paging, Err(()))
+        }
+    };
     // KM's envelope mirrors REST codes: a body `code` 404 on HTTP 200 is "not found" too.
-    if envelope.code == NOT_FOUND_CODE {
+    if code == NOT_FOUND_CODE {
         return Err(VendorError::NotFound);
     }
-    if envelope.code != SUCCESS_CODE {
+    if code != SUCCESS_CODE {
         return Err(VendorError::Rejected {
-            code: envelope.code.to_string(),
+            code: code.to_string(),
         });
     }
-    let items = match envelope.data {
-        None => Vec::new(),
-        Some(data) => parse_raw::<Vec<Box<RawValue>>>(&data)
-            .map_err(|_| VendorError::Decode("`data` is not a list".to_owned()))?,
-    };
+    let items = items
+        .map_err(|()| VendorError::Decode("`data` is not a list".to_owned()))?
+        .unwrap_or_default();
     Ok(Page {
         items,
-        paging: envelope.paging.unwrap_or_default(),
+        paging: paging.unwrap_or_default(),
     })
 }

@@ -14,16 +14,22 @@ use crate::vendors::time::parse_local;
 use crate::vendors::wire::parse_raw;
 
 /// The envelope of every KM answer: `{code, message, visible, paging, data}`.
+/// `T` is the type `data` is read as, so an answer is read in one pass.
 #[derive(Debug, Deserialize)]
-pub(super) struct Envelope {
+pub(super) struct Envelope<T> {
     /// `200` on success; anything else is a business error.
     pub(super) code: i64,
     /// Page position and total, on list answers.
     #[serde(default)]
     pub(super) paging: Option<Paging>,
-    /// The items; kept raw so each item can also travel as `vendor_data`.
-    #[serde(default)]
-    pub(super) data: Option<Box<RawValue>>,
+    /// The payload.
+    #[serde(default = "none")]
+    pub(super) data: Option<T>,
+}
+
+/// `#[serde(default)]` would ask `T: Default` of every payload.
+fn none<T>() -> Option<T> {
+    None
 }
 
 /// `paging {pageNum, pageSize, total}`.

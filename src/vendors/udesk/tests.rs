@@ -799,3 +799,40 @@ fn a_vendor_page_size_near_the_integer_limit_ends_the_listing_instead_of_overflo
     assert!(!paging.has_more(3, 100, 100));
     assert!(!paging.has_more(u32::MAX, 100, usize::MAX));
 }
+
+#[test]
+fn an_envelope_is_read_for_its_code_even_when_its_data_is_not_a_list() {
+    use bytes::Bytes;
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderMap;
+
+    use super::client::read_page;
+    use crate::vendors::http::UpstreamResponse;
+
+    let read = |body: &str| {
+        read_page(UpstreamResponse::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from(body.to_owned()),
+        ))
+    };
+
+    assert!(matches!(
+        read(r#"{"code": 404, "data": "gone"}"#),
+        Err(VendorError::NotFound)
+    ));
+    assert!(
+        matches!(read(r#"{"code": 4001, "data": {}}"#), Err(VendorError::Rejected { code }) if code == "4001")
+    );
+    assert!(matches!(
+        read(r#"{"code": 200, "data": {"id": 1}}"#),
+        Err(VendorError::Decode(reason)) if reason == "`data` is not a list"
+    ));
+    assert!(matches!(
+        read(r#"{"data": []}"#),
+        Err(VendorError::Decode(_))
+    ));
+    let page = read(r#"{"code": 200, "data": null, "paging": {"total": 0}}"#).unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(page.paging.total, Some(0));
+}
