@@ -1,6 +1,8 @@
 //! Serde helpers shared by vendor wire models (no vendor's fields live here).
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -30,4 +32,123 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
 /// a JSON tree to read it from.
 pub(crate) fn parse_raw<T: DeserializeOwned>(raw: &RawValue) -> serde_json::Result<T> {
     serde_json::from_str(raw.get())
+}
+
+/// A field a vendor sends as a number in one answer and a string in the next. Booleans,
+/// arrays and objects read as [`Scalar::Other`], so an odd field never fails its item.
+///
+/// Read by hand rather than with `#[serde(untagged)]`, which buffers every value before
+/// trying each variant: that cost a seventh of the gateway's CPU on Megaview pages.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scalar {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Other,
+}
+
+impl Scalar {
+    /// The integer it spells: an integer, a whole float, or trimmed decimal text.
+    pub(crate) fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Int(n) => Some(*n),
+            // `as` saturates; the range check keeps that from mattering.
+            Self::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Self::Text(text) => text.trim().parse().ok(),
+            Self::Float(_) | Self::Other => None,
+        }
+    }
+
+    /// [`Scalar::as_i64`], when it is not negative.
+    pub(crate) fn as_u64(&self) -> Option<u64> {
+        self.as_i64().and_then(|n| u64::try_from(n).ok())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a string")
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Int(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+        Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scalar;
+
+    #[test]
+    fn a_scalar_reads_numbers_and_text_and_tolerates_anything_else() {
+        let read = |json: &str| serde_json::from_str::<Option<Scalar>>(json).unwrap();
+        assert_eq!(read("42"), Some(Scalar::Int(42)));
+        assert_eq!(read("-7"), Some(Scalar::Int(-7)));
+        assert_eq!(
+            read("18446744073709551615"),
+            Some(Scalar::Float(u64::MAX as f64))
+        );
+        assert_eq!(read("1.5"), Some(Scalar::Float(1.5)));
+        assert_eq!(read(r#"" 12 ""#), Some(Scalar::Text(" 12 ".to_owned())));
+        assert_eq!(read(r#""a\"b""#), Some(Scalar::Text("a\"b".to_owned())));
+        assert_eq!(read("null"), None);
+        for other in ["true", "[1, [2]]", r#"{"a": {"b": 1}}"#] {
+            assert_eq!(read(other), Some(Scalar::Other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_scalar_spells_an_integer_only_when_it_is_whole() {
+        assert_eq!(Scalar::Float(3.0).as_i64(), Some(3));
+        assert_eq!(Scalar::Float(3.5).as_i64(), None);
+        assert_eq!(Scalar::Float(1.0e300).as_i64(), None);
+        assert_eq!(Scalar::Text(" 17 ".to_owned()).as_i64(), Some(17));
+        assert_eq!(Scalar::Text("x".to_owned()).as_i64(), None);
+        assert_eq!(Scalar::Int(-1).as_u64(), None);
+        assert_eq!(Scalar::Other.as_i64(), None);
+    }
 }

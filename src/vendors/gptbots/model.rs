@@ -10,65 +10,14 @@ use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
 use crate::vendors::time::from_millis;
-use crate::vendors::wire::WithRaw;
-
-/// A number GPTBots may also send as a string (`total` is typed string in the field
-/// table but a number in the examples: ../shared/vendors/gptbots.md §3).
-#[derive(Debug, Clone)]
-enum Number {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-// By hand rather than `#[serde(untagged)]`, which buffers every value before trying each
-// variant: two of these sit in every list row.
-impl<'de> Deserialize<'de> for Number {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Number;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a number or a string")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
-                Ok(Number::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
-                Ok(i64::try_from(v).map_or(Number::Float(v as f64), Number::Int))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
-                Ok(Number::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Number, E> {
-                Ok(Number::Text(v.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
-impl Number {
-    fn as_i64(&self) -> Option<i64> {
-        match self {
-            Self::Int(n) => Some(*n),
-            // Whole numbers only; `as` saturates, and the range check keeps that from mattering.
-            Self::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
-            Self::Float(_) => None,
-            Self::Text(text) => text.trim().parse().ok(),
-        }
-    }
-
-    fn as_u64(&self) -> Option<u64> {
-        self.as_i64().and_then(|n| u64::try_from(n).ok())
-    }
-}
+use crate::vendors::wire::{Scalar, WithRaw};
 
 /// Answer of `GET /v1/bot/conversation/page`.
 #[derive(Debug, Deserialize)]
 pub(super) struct ConversationPage {
     list: Option<Vec<WithRaw<ConversationItem>>>,
-    total: Option<Number>,
+    // Typed string in the field table but a number in the examples (gptbots.md §3).
+    total: Option<Scalar>,
     code: Option<FailureCode>,
 }
 
@@ -82,7 +31,7 @@ impl ConversationPage {
     /// `total` as sent. Its meaning is not documented (page count or grand total), so it is
     /// only ever a hint for sizing slices, never a reason to stop paging.
     pub(super) fn total_hint(&self) -> Option<u64> {
-        self.total.as_ref().and_then(Number::as_u64)
+        self.total.as_ref().and_then(Scalar::as_u64)
     }
 
     /// The page's items, in vendor order.
@@ -97,10 +46,10 @@ pub(super) struct ConversationItem {
     conversation_id: String,
     user_id: Option<String>,
     anonymous_id: Option<String>,
-    recent_chat_time: Option<Number>,
+    recent_chat_time: Option<Scalar>,
     subject: Option<String>,
     conversation_type: Option<String>,
-    message_count: Option<Number>,
+    message_count: Option<Scalar>,
     bot_id: Option<String>,
 }
 
@@ -134,7 +83,7 @@ impl WithRaw<ConversationItem> {
 /// Answer of `GET /v2/messages`.
 #[derive(Debug, Deserialize)]
 pub(super) struct MessagePage {
-    total: Option<Number>,
+    total: Option<Scalar>,
     conversation_content: Option<Vec<WithRaw<MessageItem>>>,
     code: Option<FailureCode>,
 }
@@ -148,7 +97,7 @@ impl Answer for MessagePage {
 impl MessagePage {
     /// How many messages the whole conversation has, if the vendor said.
     pub(super) fn total(&self) -> Option<u64> {
-        self.total.as_ref().and_then(Number::as_u64)
+        self.total.as_ref().and_then(Scalar::as_u64)
     }
 
     /// The page's messages, in vendor order.
@@ -161,7 +110,7 @@ impl MessagePage {
 #[derive(Debug, Deserialize)]
 pub(super) struct MessageItem {
     message_id: String,
-    create_time: Option<Number>,
+    create_time: Option<Scalar>,
     role: Option<String>,
     content: Option<Vec<ContentEntry>>,
 }
@@ -210,7 +159,7 @@ struct Attachment {
 
 impl MessageItem {
     fn sent_at_ms(&self) -> Option<i64> {
-        self.create_time.as_ref().and_then(Number::as_i64)
+        self.create_time.as_ref().and_then(Scalar::as_i64)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::{SPACE_FORMAT, format_local, parse_local};
-use crate::vendors::wire::parse_raw;
+use crate::vendors::wire::{Scalar, parse_raw};
 
 /// Largest `page_size` the list endpoint accepts.
 pub(super) const MAX_PAGE_SIZE: u32 = 100;
@@ -334,24 +334,8 @@ fn offset_time(call_start: DateTime<Utc>, offset: f64) -> Option<DateTime<Utc>> 
     call_start.checked_add_signed(delta)
 }
 
-/// A JSON number or string, as the integer it spells.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
 fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Option::<Scalar>::deserialize(deserializer)? {
-        Some(Scalar::Int(value)) => Some(value),
-        Some(Scalar::Float(value)) if value.fract() == 0.0 && value.abs() < 9e15 => {
-            Some(value as i64)
-        }
-        Some(Scalar::Text(text)) => text.trim().parse().ok(),
-        _ => None,
-    })
+    Ok(Option::<Scalar>::deserialize(deserializer)?.and_then(|scalar| scalar.as_i64()))
 }
 
 fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
@@ -359,7 +343,7 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
         Some(Scalar::Int(value)) => Some(value.to_string()),
         Some(Scalar::Float(value)) => Some(value.to_string()),
         Some(Scalar::Text(text)) => Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
-        None => None,
+        Some(Scalar::Other) | None => None,
     })
 }
 

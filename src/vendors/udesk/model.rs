@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::parse_local;
-use crate::vendors::wire::parse_raw;
+use crate::vendors::wire::{Scalar, parse_raw};
 
 /// The envelope of every KM answer: `{code, message, visible, paging, data}`.
 /// `T` is the type `data` is read as, so an answer is read in one pass.
@@ -256,9 +256,10 @@ fn text_of(value: Value) -> Option<String> {
 /// A descriptive field: a non-blank string, or a number written out. Anything else is
 /// absent, so one odd cosmetic field never fails a whole page.
 fn lenient_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(text) if !text.trim().is_empty() => Some(text),
-        Value::Number(number) => Some(number.to_string()),
+    Ok(match Option::<Scalar>::deserialize(deserializer)? {
+        Some(Scalar::Text(text)) if !text.trim().is_empty() => Some(text),
+        Some(Scalar::Int(number)) => Some(number.to_string()),
+        Some(Scalar::Float(number)) => serde_json::Number::from_f64(number).map(|n| n.to_string()),
         _ => None,
     })
 }
