@@ -56,7 +56,7 @@ pub fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     }
     metrics::install();
     let state = AppState::new(SharedState {
-        aggregator: Aggregator::new(registry, config.cache.ttl),
+        aggregator: Aggregator::new(registry, &config.cache),
         cursor,
         sources: config.sources.clone(),
         vendor_bytes,

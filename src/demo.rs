@@ -53,9 +53,7 @@ pub fn config(
         auth: AuthConfig::default(),
         cursor: CursorConfig::default(),
         rate_limit: RateLimitStoreConfig::default(),
-        cache: CacheConfig {
-            ttl: config::DEFAULT_CACHE_TTL,
-        },
+        cache: CacheConfig::with_ttl(config::DEFAULT_CACHE_TTL),
         telemetry: TelemetryConfig::default(),
         sources: vec![
             source(

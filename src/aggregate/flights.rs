@@ -13,9 +13,6 @@ use tracing::Instrument;
 
 use crate::vendors::VendorError;
 
-/// Most conversations (in cached slices and pages) or messages (in cached transcripts)
-/// each cache holds: bounds memory by what is cached, not by how many keys.
-const CACHE_CAPACITY: u64 = 50_000;
 /// A cached answer in use is kept at most this many times the TTL.
 const CACHE_MAX_LIFE_FACTOR: u32 = 10;
 
@@ -42,10 +39,11 @@ where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Weight + Clone + Send + Sync + 'static,
 {
-    /// `name` labels the cache's hit and miss counts.
-    pub(super) fn new(name: &'static str, ttl: Duration) -> Self {
+    /// `name` labels the cache's hit and miss counts. The cache holds at most `max_items`
+    /// conversations or messages: memory is bounded by what is cached, not by how many keys.
+    pub(super) fn new(name: &'static str, ttl: Duration, max_items: u64) -> Self {
         let builder = Cache::builder()
-            .max_capacity(CACHE_CAPACITY)
+            .max_capacity(max_items)
             .weigher(|_key: &K, value: &V| value.weight());
         // Idle expiry keeps a slice alive while a walk is still reading it (so a long walk
         // costs each vendor page once); the max life bounds how stale it can get.
@@ -144,5 +142,29 @@ where
     /// Drops a kept answer (nothing happens when there is none).
     pub(super) async fn forget(&self, key: &K) {
         self.cache.invalidate(key).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::Flights;
+
+    #[tokio::test]
+    async fn a_cache_never_holds_more_items_than_its_configured_size() {
+        let flights = Flights::new("test", Duration::from_secs(60), 10);
+        for key in 0..5_u32 {
+            let items = flights
+                .get(key, async { Ok(Arc::new(vec![0_u8; 4])) })
+                .await
+                .expect("a load that cannot fail");
+            assert_eq!(items.len(), 4);
+        }
+        flights.cache.run_pending_tasks().await;
+
+        let held = flights.cache.weighted_size();
+        assert!(held > 0 && held <= 10, "{held} items held");
     }
 }

@@ -25,6 +25,7 @@ use futures::future::join_all;
 use self::flights::{Flights, Weight};
 use self::read::{Slice, VendorPage};
 use self::slices::{Density, Plan};
+use crate::config::CacheConfig;
 use crate::domain::{Conversation, ErrorCode, Message, SortKey, SourceName, VendorKind};
 use crate::vendors::{
     CallContext, ConversationQuery, Upstream, UpstreamSnapshot, VendorAdapter, VendorError,
@@ -135,13 +136,13 @@ impl<T> Weight for Arc<Vec<T>> {
 }
 
 impl Aggregator {
-    /// Vendor answers are reused for `cache_ttl` (zero: never).
-    pub fn new(registry: VendorRegistry, cache_ttl: Duration) -> Self {
+    /// Vendor answers are reused as `[cache]` says (a zero TTL: never).
+    pub fn new(registry: VendorRegistry, cache: &CacheConfig) -> Self {
         Self {
             registry,
-            slices: Flights::new("slices", cache_ttl),
-            pages: Flights::new("pages", cache_ttl),
-            messages: Flights::new("messages", cache_ttl),
+            slices: Flights::new("slices", cache.ttl, cache.max_items),
+            pages: Flights::new("pages", cache.ttl, cache.max_items),
+            messages: Flights::new("messages", cache.ttl, cache.max_items),
             plans: moka::sync::Cache::builder()
                 .max_capacity(MAX_PLANS)
                 .time_to_idle(PLAN_IDLE)

@@ -2,9 +2,11 @@
 //! a source that cannot be sliced), each slice complete before anything of it is served,
 //! since no vendor promises an order inside its answers.
 
-use std::collections::HashSet;
 use std::sync::{Arc, PoisonError};
 
+// Each request hashes every conversation of its slices: foldhash (hashbrown's own default)
+// halved hashing's share of a cached request's profile against std's SipHash (8% to 4%).
+use foldhash::{HashSet, HashSetExt};
 use futures::future::join_all;
 
 use super::flights::Weight;

@@ -174,7 +174,10 @@ async fn walking_pages_returns_every_conversation_once_in_order_for_any_page_siz
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![Arc::new(a), Arc::new(b)];
     let query = window(0, 100);
     let everything = walk(
-        &Aggregator::new(VendorRegistry::default(), Duration::ZERO),
+        &Aggregator::new(
+            VendorRegistry::default(),
+            &CacheConfig::with_ttl(Duration::ZERO),
+        ),
         &sources,
         &query,
         100,
@@ -188,7 +191,10 @@ async fn walking_pages_returns_every_conversation_once_in_order_for_any_page_siz
         ]
     );
     for page_size in 1..=12 {
-        let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+        let aggregator = Aggregator::new(
+            VendorRegistry::default(),
+            &CacheConfig::with_ttl(Duration::from_secs(60)),
+        );
         assert_eq!(
             walk(&aggregator, &sources, &query, page_size).await,
             everything,
@@ -202,7 +208,10 @@ async fn cached_segments_make_a_walk_cost_one_read_per_vendor_page() {
     let times: Vec<Option<i64>> = (0..30).map(|n| Some(n * 3)).collect();
     let vendor = Arc::new(FakeVendor::new("a", &times));
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
-    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+    let aggregator = Aggregator::new(
+        VendorRegistry::default(),
+        &CacheConfig::with_ttl(Duration::from_secs(60)),
+    );
     let ids = walk(&aggregator, &sources, &window(0, 100), 1).await;
     assert_eq!(ids.len(), 30);
     assert_eq!(
@@ -232,7 +241,10 @@ async fn a_dense_window_costs_a_probe_and_a_slice_for_its_first_page_and_about_i
         let n = 10_000;
         let vendor = Arc::new(dense_vendor(n, totals));
         let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
-        let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+        let aggregator = Aggregator::new(
+            VendorRegistry::default(),
+            &CacheConfig::with_ttl(Duration::from_secs(60)),
+        );
         let query = window(0, n * 100);
         let ctx = CallContext::with_budget(Duration::from_secs(30));
 
@@ -281,7 +293,10 @@ async fn busy_hours_after_a_quiet_night_still_give_the_first_page_for_a_probe_an
     });
     let vendor = Arc::new(vendor);
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
-    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+    let aggregator = Aggregator::new(
+        VendorRegistry::default(),
+        &CacheConfig::with_ttl(Duration::from_secs(60)),
+    );
     let ctx = CallContext::with_budget(Duration::from_secs(30));
 
     let page = aggregator
@@ -298,7 +313,10 @@ async fn busy_hours_after_a_quiet_night_still_give_the_first_page_for_a_probe_an
 async fn a_later_walk_over_the_same_source_skips_the_probe() {
     let vendor = Arc::new(dense_vendor(5_000, Totals::Exact));
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
-    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+    let aggregator = Aggregator::new(
+        VendorRegistry::default(),
+        &CacheConfig::with_ttl(Duration::from_secs(60)),
+    );
     let ctx = CallContext::with_budget(Duration::from_secs(30));
     aggregator
         .list_conversations(&ctx, &sources, &window(0, 500_000), None, 20)
@@ -322,7 +340,10 @@ async fn a_request_that_runs_out_of_budget_mid_segment_leaves_its_pages_for_the_
     vendor.delay = Duration::from_millis(100);
     let vendor = Arc::new(vendor);
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![vendor.clone()];
-    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::from_secs(60));
+    let aggregator = Aggregator::new(
+        VendorRegistry::default(),
+        &CacheConfig::with_ttl(Duration::from_secs(60)),
+    );
 
     let mut tries = 0;
     let page = loop {
@@ -361,7 +382,10 @@ async fn a_failing_source_is_reported_while_the_others_are_served() {
     let mut slow = FakeVendor::new("slow", &[Some(30)]);
     slow.delay = Duration::from_secs(60);
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![Arc::new(ok), Arc::new(broken), Arc::new(slow)];
-    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::ZERO);
+    let aggregator = Aggregator::new(
+        VendorRegistry::default(),
+        &CacheConfig::with_ttl(Duration::ZERO),
+    );
     let ctx = CallContext::with_budget(Duration::from_millis(300));
     let page = aggregator
         .list_conversations(&ctx, &sources, &window(0, 100), None, 10)
@@ -380,7 +404,10 @@ async fn a_failing_source_is_reported_while_the_others_are_served() {
 #[tokio::test]
 async fn a_source_that_cannot_apply_a_filter_is_skipped_with_its_reason() {
     let sources: Vec<Arc<dyn VendorAdapter>> = vec![Arc::new(FakeVendor::new("a", &[Some(1)]))];
-    let aggregator = Aggregator::new(VendorRegistry::default(), Duration::ZERO);
+    let aggregator = Aggregator::new(
+        VendorRegistry::default(),
+        &CacheConfig::with_ttl(Duration::ZERO),
+    );
     let query = ConversationQuery {
         agent_id: Some("x".into()),
         ..window(0, 100)
@@ -512,7 +539,7 @@ proptest::proptest! {
         expected.sort_by_cached_key(Conversation::sort_key);
         let expected: Vec<String> = expected.iter().map(|c| c.id.to_string()).collect();
         let ttl = if cache { Duration::from_secs(60) } else { Duration::ZERO };
-        let aggregator = Aggregator::new(VendorRegistry::default(), ttl);
+        let aggregator = Aggregator::new(VendorRegistry::default(), &CacheConfig::with_ttl(ttl));
         let walked = runtime.block_on(walk(&aggregator, &adapters, &window(0, 40), page_size));
         proptest::prop_assert_eq!(walked, expected);
     }

@@ -43,6 +43,8 @@ pub const CONFIG_ENV: &str = "GATEWAY_CONFIG";
 pub const LISTEN_ENV: &str = "GATEWAY_LISTEN";
 /// Default lifetime of cached vendor pages.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Default most items (conversations or messages) each cache holds.
+pub const DEFAULT_CACHE_MAX_ITEMS: u64 = 50_000;
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
@@ -77,6 +79,19 @@ pub struct CacheConfig {
     /// `ttl_ms`: how long a vendor page or transcript is reused. Default 30000; 0 turns the
     /// cache off.
     pub ttl: Duration,
+    /// `max_items`: most items each of the three caches (window slices, vendor pages,
+    /// messages) holds, one per conversation or message. Default 50000.
+    pub max_items: u64,
+}
+
+impl CacheConfig {
+    /// A cache kept for `ttl`, of the default size.
+    pub fn with_ttl(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            max_items: DEFAULT_CACHE_MAX_ITEMS,
+        }
+    }
 }
 
 // ---- raw file shape ----
@@ -111,6 +126,7 @@ struct RawCursor {
 #[serde(deny_unknown_fields)]
 struct RawCache {
     ttl_ms: Option<u64>,
+    max_items: Option<u64>,
 }
 
 impl Config {
@@ -149,7 +165,7 @@ impl Config {
     /// A summary with every secret redacted, for `check-config`.
     pub fn redacted_summary(&self) -> String {
         let mut out = format!(
-            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?} (replicas sharing it: {}), max_cool_down_ms = {}\ncache ttl_ms = {}\n",
+            "listen = {}\nrequest_timeout_ms = {}\nmax_range_days = {}\napi_keys = {} configured{}\ncursor secret = {}\nrate_limit store = {:?} (replicas sharing it: {}), max_cool_down_ms = {}\ncache ttl_ms = {}, max_items = {}\n",
             self.server.listen,
             self.server.request_timeout.as_millis(),
             self.server.max_range_days,
@@ -170,6 +186,7 @@ impl Config {
                 .map_or(store::DEFAULT_REPLICAS, NonZeroU32::get),
             self.rate_limit.max_cool_down.as_millis(),
             self.cache.ttl.as_millis(),
+            self.cache.max_items,
         );
         out.push_str(&format!(
             "public docs = {}, public metrics = {}\nmax_uri_bytes = {}, max_header_bytes = {}, max_concurrent_requests = {}, consumer_rate_limit = {}\nheader_read_timeout_ms = {}, keep_alive_timeout_ms = {}, max_connections = {}\n",
@@ -253,13 +270,26 @@ impl RawConfig {
         };
         let rate_limit = self.rate_limit.validate()?;
         let cache_ttl = millis(self.cache.ttl_ms, "cache.ttl_ms", DEFAULT_CACHE_TTL, true)?;
+        let max_items = match self.cache.max_items {
+            None => DEFAULT_CACHE_MAX_ITEMS,
+            Some(0) => {
+                return Err(invalid(
+                    "cache.max_items",
+                    "must be greater than 0 (ttl_ms = 0 turns the cache off)",
+                ));
+            }
+            Some(items) => items,
+        };
         let sources = sources::sources(entries, secrets)?;
         Ok(Config {
             server,
             auth,
             cursor: CursorConfig { secret },
             rate_limit,
-            cache: CacheConfig { ttl: cache_ttl },
+            cache: CacheConfig {
+                ttl: cache_ttl,
+                max_items,
+            },
             telemetry: self.telemetry.validate()?,
             sources,
         })
@@ -362,6 +392,18 @@ mod tests {
             ),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn cache_size_is_read_defaulted_and_never_zero() {
+        let config = Config::parse(EXAMPLE, env).unwrap();
+        assert_eq!(config.cache.max_items, DEFAULT_CACHE_MAX_ITEMS);
+        let sized = format!("[cache]\nttl_ms = 5000\nmax_items = 1200\n{EXAMPLE}");
+        let config = Config::parse(&sized, env).unwrap();
+        assert_eq!(config.cache.max_items, 1200);
+        assert_eq!(config.cache.ttl, Duration::from_secs(5));
+        let zero = testing::error_of(&format!("[cache]\nmax_items = 0\n{EXAMPLE}"));
+        assert!(zero.contains("cache.max_items"), "{zero}");
     }
 
     #[test]
