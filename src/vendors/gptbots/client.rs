@@ -9,6 +9,7 @@ use url::Url;
 
 use super::model::{ConversationPage, MessagePage};
 use crate::vendors::http::UpstreamResponse;
+use crate::vendors::wire::Scalar;
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// Largest page both list endpoints serve.
@@ -138,11 +139,11 @@ pub(super) fn read<T: Answer>(response: &UpstreamResponse) -> Result<Option<T>, 
 /// A payload GPTBots answers with, read together with the `code` of a failure body.
 pub(super) trait Answer: DeserializeOwned {
     /// The `code` the body carried, if any.
-    fn code(&self) -> Option<&FailureCode>;
+    fn code(&self) -> Option<&Scalar>;
 
     /// The `code` of a failure body. Success bodies carry no `code` (0 is read as success).
     fn failure_code(&self) -> Option<String> {
-        self.code().and_then(FailureCode::as_failure)
+        self.code().and_then(as_failure)
     }
 }
 
@@ -162,73 +163,23 @@ fn is_throttle(response: &UpstreamResponse) -> bool {
 #[derive(Deserialize)]
 struct FailureProbe {
     #[serde(default)]
-    code: Option<FailureCode>,
-}
-
-/// A failure body's `code`: a number or a string; anything else is no code.
-#[derive(Debug)]
-pub(super) struct FailureCode(Option<String>);
-
-impl FailureCode {
-    fn as_failure(&self) -> Option<String> {
-        let code = self.0.as_deref()?.trim();
-        (!code.is_empty() && code != "0").then(|| code.to_owned())
-    }
-}
-
-impl<'de> Deserialize<'de> for FailureCode {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = FailureCode;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a code")
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<FailureCode, E> {
-                Ok(FailureCode(Some(v.to_string())))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<FailureCode, E> {
-                Ok(FailureCode(Some(v.to_string())))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<FailureCode, E> {
-                Ok(FailureCode(Some(
-                    serde_json::Number::from_f64(v).map_or_else(String::new, |n| n.to_string()),
-                )))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<FailureCode, E> {
-                Ok(FailureCode(Some(v.to_owned())))
-            }
-            fn visit_unit<E>(self) -> Result<FailureCode, E> {
-                Ok(FailureCode(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<FailureCode, E> {
-                Ok(FailureCode(None))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<FailureCode, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(FailureCode(None))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FailureCode, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(FailureCode(None))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
+    code: Option<Scalar>,
 }
 
 /// The `code` of a failure body. Success bodies carry no `code` (0 is read as success too).
 fn failure_code(body: &[u8]) -> Option<String> {
-    serde_json::from_slice::<FailureProbe>(body)
-        .ok()?
-        .code?
-        .as_failure()
+    as_failure(&serde_json::from_slice::<FailureProbe>(body).ok()?.code?)
+}
+
+/// A `code` as the failure it names: a number or a string, other than empty or 0.
+fn as_failure(code: &Scalar) -> Option<String> {
+    let code = match code {
+        Scalar::Int(number) => number.to_string(),
+        Scalar::Float(number) => serde_json::Number::from_f64(*number)?.to_string(),
+        Scalar::Text(text) => text.trim().to_owned(),
+        Scalar::Other => return None,
+    };
+    (!code.is_empty() && code != "0").then_some(code)
 }
 
 fn code_error(code: String, response: &UpstreamResponse) -> VendorError {

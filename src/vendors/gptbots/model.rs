@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::client::{Answer, FailureCode};
+use super::client::Answer;
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
@@ -18,11 +18,11 @@ pub(super) struct ConversationPage {
     list: Option<Vec<WithRaw<ConversationItem>>>,
     // Typed string in the field table but a number in the examples (gptbots.md §3).
     total: Option<Scalar>,
-    code: Option<FailureCode>,
+    code: Option<Scalar>,
 }
 
 impl Answer for ConversationPage {
-    fn code(&self) -> Option<&FailureCode> {
+    fn code(&self) -> Option<&Scalar> {
         self.code.as_ref()
     }
 }
@@ -85,11 +85,11 @@ impl WithRaw<ConversationItem> {
 pub(super) struct MessagePage {
     total: Option<Scalar>,
     conversation_content: Option<Vec<WithRaw<MessageItem>>>,
-    code: Option<FailureCode>,
+    code: Option<Scalar>,
 }
 
 impl Answer for MessagePage {
-    fn code(&self) -> Option<&FailureCode> {
+    fn code(&self) -> Option<&Scalar> {
         self.code.as_ref()
     }
 }
