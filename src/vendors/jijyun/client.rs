@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::IgnoredAny;
 use url::Url;
 
 use super::model::{Chat, Envelope, RecordRequest};
@@ -71,27 +72,27 @@ pub(super) fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, Ve
         status if status.is_server_error() => return Err(response.status_error()),
         _ => {}
     }
-    let envelope = serde_json::from_slice::<Envelope>(&response.body).ok();
-    let code = envelope.as_ref().and_then(Envelope::code);
+    let typed = serde_json::from_slice::<Envelope<Vec<WithRaw<Chat>>>>(&response.body);
+    let (code, chats) = match typed {
+        Ok(envelope) => (envelope.code(), Ok(envelope.data.unwrap_or_default())),
+        // A failure's `Data` is a reason, not chats: only then is the body read again, for
+        // its `Code`.
+        Err(err) => (
+            serde_json::from_slice::<Envelope<IgnoredAny>>(&response.body)
+                .ok()
+                .and_then(|envelope| envelope.code()),
+            Err(VendorError::Decode(err.to_string())),
+        ),
+    };
     match code.as_deref() {
-        Some(SUCCESS) if response.status.is_success() => {}
+        Some(SUCCESS) if response.status.is_success() => chats,
         // 4000 is the documented business failure; any other code is refused the same way.
-        Some(code) if code != SUCCESS => {
-            return Err(VendorError::Rejected {
-                code: code.to_owned(),
-            });
-        }
-        _ if !response.status.is_success() => return Err(response.status_error()),
-        _ => {
-            return Err(VendorError::Decode(
-                "Jijyun answered without a `Code`".to_owned(),
-            ));
-        }
-    }
-    match envelope.and_then(|envelope| envelope.data) {
-        None => Ok(Vec::new()),
-        Some(data) => serde_json::from_str::<Option<Vec<WithRaw<Chat>>>>(data.get())
-            .map(Option::unwrap_or_default)
-            .map_err(|err| VendorError::Decode(err.to_string())),
+        Some(code) if code != SUCCESS => Err(VendorError::Rejected {
+            code: code.to_owned(),
+        }),
+        _ if !response.status.is_success() => Err(response.status_error()),
+        _ => Err(VendorError::Decode(
+            "Jijyun answered without a `Code`".to_owned(),
+        )),
     }
 }

@@ -2,13 +2,11 @@
 //! Serde only: no HTTP here.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
-use crate::vendors::wire::WithRaw;
+use crate::vendors::wire::{Scalar, WithRaw};
 
 /// `sender_type` of the end user.
 const SENDER_USER: &str = "用户";
@@ -42,24 +40,30 @@ pub(super) struct RecordRequest {
     pub(super) seat_member: Vec<String>,
 }
 
-/// The envelope of every answer; its keys are capitalised.
+/// The envelope of every answer; its keys are capitalised. `T` is the type `Data` is read
+/// as, so an answer is read in one pass.
 #[derive(Debug, Deserialize)]
-pub(super) struct Envelope {
+pub(super) struct Envelope<T> {
     #[serde(rename = "Code")]
-    code: Option<Value>,
-    /// The chats on success; a reason (or nothing) on failure. Kept as text and read only
-    /// on success, so the chats are parsed once, straight into their types.
-    #[serde(rename = "Data")]
-    pub(super) data: Option<Box<RawValue>>,
+    code: Option<Scalar>,
+    /// The chats on success; a reason (or nothing) on failure.
+    #[serde(rename = "Data", default = "none")]
+    pub(super) data: Option<T>,
 }
 
-impl Envelope {
+/// `#[serde(default)]` would ask `T: Default` of every payload.
+fn none<T>() -> Option<T> {
+    None
+}
+
+impl<T> Envelope<T> {
     /// `Code` as text (`2000` = success), whether sent as a number or a string.
     pub(super) fn code(&self) -> Option<String> {
         match self.code.as_ref()? {
-            Value::Number(number) => Some(number.to_string()),
-            Value::String(text) => Some(text.trim().to_owned()),
-            _ => None,
+            Scalar::Int(number) => Some(number.to_string()),
+            Scalar::Float(number) => Some(serde_json::Number::from_f64(*number)?.to_string()),
+            Scalar::Text(text) => Some(text.trim().to_owned()),
+            Scalar::Other => None,
         }
     }
 }
