@@ -34,6 +34,12 @@ pub(crate) fn parse_raw<T: DeserializeOwned>(raw: &RawValue) -> serde_json::Resu
     serde_json::from_str(raw.get())
 }
 
+/// `#[serde(default = "wire::none")]` for an optional payload: `#[serde(default)]` would
+/// ask `T: Default` of every payload type.
+pub(crate) fn none<T>() -> Option<T> {
+    None
+}
+
 /// A field a vendor sends as a number in one answer and a string in the next. Booleans,
 /// arrays and objects read as [`Scalar::Other`], so an odd field never fails its item.
 ///
@@ -56,6 +62,17 @@ impl Scalar {
             Self::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
             Self::Text(text) => text.trim().parse().ok(),
             Self::Float(_) | Self::Other => None,
+        }
+    }
+
+    /// The value as text: an integer's digits, a float as JSON writes it, text trimmed
+    /// (vendors' business codes come either way).
+    pub(crate) fn as_text(&self) -> Option<String> {
+        match self {
+            Self::Int(number) => Some(number.to_string()),
+            Self::Float(number) => Some(serde_json::Number::from_f64(*number)?.to_string()),
+            Self::Text(text) => Some(text.trim().to_owned()),
+            Self::Other => None,
         }
     }
 

@@ -173,13 +173,8 @@ fn failure_code(body: &[u8]) -> Option<String> {
 
 /// A `code` as the failure it names: a number or a string, other than empty or 0.
 fn as_failure(code: &Scalar) -> Option<String> {
-    let code = match code {
-        Scalar::Int(number) => number.to_string(),
-        Scalar::Float(number) => serde_json::Number::from_f64(*number)?.to_string(),
-        Scalar::Text(text) => text.trim().to_owned(),
-        Scalar::Other => return None,
-    };
-    (!code.is_empty() && code != "0").then_some(code)
+    code.as_text()
+        .filter(|code| !code.is_empty() && code != "0")
 }
 
 fn code_error(code: String, response: &UpstreamResponse) -> VendorError {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
-use crate::vendors::wire::{Scalar, WithRaw};
+use crate::vendors::wire::{self, Scalar, WithRaw};
 
 /// `sender_type` of the end user.
 const SENDER_USER: &str = "用户";
@@ -47,24 +47,14 @@ pub(super) struct Envelope<T> {
     #[serde(rename = "Code")]
     code: Option<Scalar>,
     /// The chats on success; a reason (or nothing) on failure.
-    #[serde(rename = "Data", default = "none")]
+    #[serde(rename = "Data", default = "wire::none")]
     pub(super) data: Option<T>,
-}
-
-/// `#[serde(default)]` would ask `T: Default` of every payload.
-fn none<T>() -> Option<T> {
-    None
 }
 
 impl<T> Envelope<T> {
     /// `Code` as text (`2000` = success), whether sent as a number or a string.
     pub(super) fn code(&self) -> Option<String> {
-        match self.code.as_ref()? {
-            Scalar::Int(number) => Some(number.to_string()),
-            Scalar::Float(number) => Some(serde_json::Number::from_f64(*number)?.to_string()),
-            Scalar::Text(text) => Some(text.trim().to_owned()),
-            Scalar::Other => None,
-        }
+        self.code.as_ref()?.as_text()
     }
 }
 

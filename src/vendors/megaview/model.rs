@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::{SPACE_FORMAT, format_local, parse_local};
-use crate::vendors::wire::{Scalar, parse_raw};
+use crate::vendors::wire::{self, Scalar, parse_raw};
 
 /// Largest `page_size` the list endpoint accepts.
 pub(super) const MAX_PAGE_SIZE: u32 = 100;
@@ -34,13 +34,8 @@ pub(super) struct Envelope<T = Box<RawValue>> {
     #[serde(default)]
     pub(super) msg: Option<String>,
     /// The payload.
-    #[serde(default = "none")]
+    #[serde(default = "wire::none")]
     pub(super) data: Option<T>,
-}
-
-/// `#[serde(default)]` would ask `T: Default` of every payload.
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// `data` of `POST /openapi/auth/v1/app_access_token/internal`.

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::parse_local;
-use crate::vendors::wire::{Scalar, parse_raw};
+use crate::vendors::wire::{self, Scalar, parse_raw};
 
 /// The envelope of every KM answer: `{code, message, visible, paging, data}`.
 /// `T` is the type `data` is read as, so an answer is read in one pass.
@@ -23,13 +23,8 @@ pub(super) struct Envelope<T> {
     #[serde(default)]
     pub(super) paging: Option<Paging>,
     /// The payload.
-    #[serde(default = "none")]
+    #[serde(default = "wire::none")]
     pub(super) data: Option<T>,
-}
-
-/// `#[serde(default)]` would ask `T: Default` of every payload.
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// `paging {pageNum, pageSize, total}`.
