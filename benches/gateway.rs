@@ -795,25 +795,7 @@ struct Distinct {
     base_ms: i64,
 }
 
-const WRK_DISTINCT: &str = r#"
-local threads = 0
-setup = function(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-init = function(args)
-  prefix = args[1]
-  base = tonumber(args[2])
-  sent = 0
-end
-request = function()
-  sent = sent + 1
-  local ms = base + sent * 2 + id
-  local path = prefix .. os.date("!%Y-%m-%dT%H:%M:%S", math.floor(ms / 1000))
-    .. string.format(".%03dZ", ms % 1000)
-  return wrk.format("GET", path)
-end
-"#;
+const WRK_DISTINCT: &str = include_str!("wrk-distinct.lua");
 
 const WRK_SCRIPT: &str = r#"
 done = function(summary, latency, requests)

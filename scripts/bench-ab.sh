@@ -47,26 +47,6 @@ sim_port=$(free_port)
   >"$work/sandbox.log" 2>&1 &
 sim="127.0.0.1:$sim_port"
 
-# Each of wrk's threads steps its own milliseconds, so no two requests share a window.
-cat >"$work/distinct.lua" <<'EOF'
-local threads = 0
-setup = function(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-init = function(args)
-  prefix = args[1]
-  base = tonumber(args[2])
-  sent = 0
-end
-request = function()
-  sent = sent + 1
-  local ms = base + sent * 2 + id
-  return wrk.format("GET", prefix .. os.date("!%Y-%m-%dT%H:%M:%S", math.floor(ms / 1000))
-    .. string.format(".%03dZ", ms % 1000))
-end
-EOF
-
 limit='rate_limit = { per_second = 10000, burst = 10000 }'
 config() {
   cat <<EOF
@@ -121,10 +101,10 @@ run() {
   since=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%S.000Z)
   local prefix="/conversations?source=$source&since=$since&until="
   base=$(date +%s%3N)
-  "${others_cpu[@]}" wrk -t1 -c4 -d2s -s "$work/distinct.lua" "http://127.0.0.1:$port" \
+  "${others_cpu[@]}" wrk -t1 -c4 -d2s -s benches/wrk-distinct.lua "http://127.0.0.1:$port" \
     -- "$prefix" "$((base - 100000000))" >/dev/null
   before=$(cpu_ticks "$pid")
-  requests=$("${others_cpu[@]}" wrk -t2 -c32 -d"${seconds}s" -s "$work/distinct.lua" \
+  requests=$("${others_cpu[@]}" wrk -t2 -c32 -d"${seconds}s" -s benches/wrk-distinct.lua \
     "http://127.0.0.1:$port" -- "$prefix" "$base" | awk '/requests in/ {print $1}')
   after=$(cpu_ticks "$pid")
   kill "$pid"
