@@ -238,7 +238,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         )?,
     );
     let wide = measure(
-        "gateway, the same, 256 connections",
+        "gateway, the same, 256 connections (`max_concurrent_reads` 16, the default)",
         wrk.run_with_rss(
             &uncached.url(""),
             256,
@@ -246,6 +246,26 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             &[uncached.pid()],
         )?,
     );
+    // What `sources[].max_concurrent_reads` trades: memory against reads at once. Each on a
+    // fresh gateway, so its peak RSS is its own.
+    for reads in [32, 4096] {
+        let gateway = Gateway::start_with(
+            &work,
+            &format!("reads{reads}"),
+            sim,
+            Some(0),
+            &format!("max_concurrent_reads = {reads}"),
+        )?;
+        measure(
+            &format!("gateway, the same, 256 connections, `max_concurrent_reads` {reads}"),
+            wrk.run_with_rss(
+                &gateway.url(""),
+                256,
+                Some(&window_of_its_own(filter.clone())),
+                &[gateway.pid()],
+            )?,
+        );
+    }
 
     // 3. Walking a large window: vendor list calls against the fewest possible.
     for vendor in SimVendor::ALL {
@@ -527,9 +547,23 @@ impl Gateway {
         sim: SocketAddr,
         cache_ttl_ms: Option<u64>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(work, name, sim, cache_ttl_ms, "")
+    }
+
+    /// `source_keys`: more keys for every source.
+    fn start_with(
+        work: &Path,
+        name: &str,
+        sim: SocketAddr,
+        cache_ttl_ms: Option<u64>,
+        source_keys: &str,
+    ) -> anyhow::Result<Self> {
         let addr = free_port()?;
         let config = work.join(format!("gateway-{name}.toml"));
-        std::fs::write(&config, gateway_config(addr, sim, cache_ttl_ms))?;
+        std::fs::write(
+            &config,
+            gateway_config(addr, sim, cache_ttl_ms, source_keys),
+        )?;
         let log = std::fs::File::create(work.join(format!("gateway-{name}.log")))?;
         let mut child = Command::new(GATEWAY)
             .args(["serve", "--config"])
@@ -559,11 +593,19 @@ impl Drop for Gateway {
     }
 }
 
-/// A config with one source per simulator, quotas out of the way.
-fn gateway_config(listen: SocketAddr, sim: SocketAddr, cache_ttl_ms: Option<u64>) -> String {
+/// A config with one source per simulator, quotas out of the way, `source_keys` added to
+/// every source.
+fn gateway_config(
+    listen: SocketAddr,
+    sim: SocketAddr,
+    cache_ttl_ms: Option<u64>,
+    source_keys: &str,
+) -> String {
     let cache = cache_ttl_ms.map_or_else(String::new, |ms| format!("[cache]\nttl_ms = {ms}\n"));
-    let sources =
-        common::simulator_sources(sim, "rate_limit = { per_second = 10000, burst = 10000 }");
+    let sources = common::simulator_sources(
+        sim,
+        &format!("rate_limit = {{ per_second = 10000, burst = 10000 }}\n{source_keys}"),
+    );
     format!("[server]\nlisten = \"{listen}\"\nrequest_timeout_ms = 10000\n\n{cache}\n{sources}")
 }
 

@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::sandbox::{self, Sandbox, SandboxConfig, SandboxCredentials};
 use crate::vendors::download::FileHost;
+use crate::vendors::turns::DEFAULT_MAX_CONCURRENT_READS;
 use crate::vendors::{
     GptbotsSettings, JijyunSettings, MegaviewSettings, SignAlgorithm, UdeskSettings, vendor_config,
 };
@@ -39,6 +40,7 @@ pub fn config(
             timeout: config::DEFAULT_SOURCE_TIMEOUT,
             timezone: chrono_tz::Asia::Shanghai,
             rate_limit: config::tier(tier).context("tier")?,
+            max_concurrent_reads: DEFAULT_MAX_CONCURRENT_READS,
             vendor,
         })
     };

@@ -28,8 +28,8 @@ use self::slices::{Density, Plan};
 use crate::config::CacheConfig;
 use crate::domain::{Conversation, ErrorCode, Message, SortKey, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationQuery, Upstream, UpstreamSnapshot, VendorAdapter, VendorError,
-    VendorRegistry,
+    CallContext, ConversationQuery, ReadTurn, ReadTurns, Upstream, UpstreamSnapshot, VendorAdapter,
+    VendorError, VendorRegistry,
 };
 
 /// Walk plans and density estimates kept at most (they are small: bounds, and one number).
@@ -249,9 +249,15 @@ impl Aggregator {
         adapter: &Arc<dyn VendorAdapter>,
         native_id: &str,
     ) -> Result<Arc<Vec<Message>>, VendorError> {
-        let call = (adapter.clone(), ctx.clone(), native_id.to_owned());
+        let call = (
+            adapter.clone(),
+            ctx.clone(),
+            native_id.to_owned(),
+            self.registry.read_turns(adapter.source()).cloned(),
+        );
         let load = async move {
-            let (adapter, ctx, native_id) = call;
+            let (adapter, ctx, native_id, turns) = call;
+            let _turn = take_turn(turns.as_ref(), &ctx).await?;
             adapter.list_messages(&ctx, &native_id).await.map(Arc::new)
         };
         let outcome = self
@@ -284,5 +290,18 @@ impl Aggregator {
                 entry.consecutive_failures = entry.consecutive_failures.saturating_add(1);
             }
         }
+    }
+}
+
+/// A turn of `turns` (`sources[].max_concurrent_reads`) for a read that is about to start,
+/// waiting for one within `ctx`'s budget. Only reads that call the vendor take one: a
+/// request that joins a read in flight, or finds it cached, does not.
+async fn take_turn(
+    turns: Option<&ReadTurns>,
+    ctx: &CallContext,
+) -> Result<Option<ReadTurn>, VendorError> {
+    match turns {
+        Some(turns) => turns.take(ctx.deadline).await.map(Some),
+        None => Ok(None),
     }
 }

@@ -11,7 +11,7 @@ use futures::future::join_all;
 
 use super::flights::Weight;
 use super::slices::{Density, Planned, Span};
-use super::{Aggregator, DensityKey};
+use super::{Aggregator, DensityKey, take_turn};
 use crate::domain::{Conversation, SortKey};
 use crate::vendors::{CallContext, ConversationQuery, Slicing, VendorAdapter, VendorError};
 
@@ -229,7 +229,9 @@ impl Aggregator {
         split: Option<SplitRule>,
     ) -> Result<Arc<Slice>, VendorError> {
         let load = async {
-            self.read_slice(ctx, adapter, query, split)
+            let _turn = take_turn(self.registry.read_turns(adapter.source()), ctx).await?;
+            // Boxed, so a read waiting for its turn holds a pointer, not the read's state.
+            Box::pin(self.read_slice(ctx, adapter, query, split))
                 .await
                 .map(Arc::new)
         };

@@ -374,6 +374,94 @@ async fn a_request_that_runs_out_of_budget_mid_segment_leaves_its_pages_for_the_
     assert!(calls <= 10 + 2, "{calls} vendor calls for 10 vendor pages");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_source_read_past_its_limit_waits_for_a_turn_and_is_busy_when_none_frees_in_time() {
+    // `slow` may be read once at once; that read takes 10 s at the vendor.
+    let mut slow = FakeVendor::new("slow", &[Some(10)]);
+    slow.delay = Duration::from_secs(10);
+    let slow = Arc::new(slow);
+    let other = Arc::new(FakeVendor::new("other", &[Some(20)]));
+    let mut registry = VendorRegistry::default();
+    registry.insert(slow.clone());
+    registry.insert(other.clone());
+    registry.limit_reads(&slow.source, 1);
+    let aggregator = Arc::new(Aggregator::new(
+        registry,
+        &CacheConfig::with_ttl(Duration::ZERO),
+    ));
+
+    let first = tokio::spawn({
+        let (aggregator, slow) = (aggregator.clone(), slow.clone());
+        async move {
+            let ctx = CallContext::with_budget(Duration::from_secs(60));
+            let sources: Vec<Arc<dyn VendorAdapter>> = vec![slow];
+            aggregator
+                .list_conversations(&ctx, &sources, &window(0, 100), None, 5)
+                .await
+        }
+    });
+    while slow.calls.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+
+    // An identical request shares the read in flight: it needs no turn of its own.
+    let (same, other_window) = (window(0, 100), window(0, 99));
+    let joining_ctx = CallContext::with_budget(Duration::from_secs(60));
+    let only_slow: Vec<Arc<dyn VendorAdapter>> = vec![slow.clone()];
+    let joined = aggregator.list_conversations(&joining_ctx, &only_slow, &same, None, 5);
+
+    // Another read of `slow` within a 1 s budget gets no turn, and calls no vendor; the
+    // other source of the same request is read as usual. Reading a conversation's
+    // messages takes a turn too.
+    let ctx = CallContext::with_budget(Duration::from_secs(1));
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![slow.clone(), other.clone()];
+    let slow_source: Arc<dyn VendorAdapter> = slow.clone();
+    let (joined, page, messages) = tokio::join!(
+        joined,
+        async {
+            let page = aggregator
+                .list_conversations(&ctx, &sources, &other_window, None, 5)
+                .await;
+            assert_eq!(slow.calls.load(Ordering::SeqCst), 1);
+            page
+        },
+        aggregator.list_messages(&ctx, &slow_source, "000"),
+    );
+    assert!(matches!(joined.reports[0].outcome, SourceOutcome::Ok));
+    let outcome = |name: &str| {
+        page.reports
+            .iter()
+            .find(|report| report.source.as_str() == name)
+            .map(|report| report.outcome.clone())
+            .unwrap()
+    };
+    assert!(
+        matches!(
+            outcome("slow"),
+            SourceOutcome::Failed(VendorError::SourceBusy)
+        ),
+        "{:?}",
+        outcome("slow")
+    );
+    assert!(matches!(outcome("other"), SourceOutcome::Ok));
+    assert_eq!(page.items.len(), 1);
+    assert!(
+        matches!(messages, Err(VendorError::SourceBusy)),
+        "{messages:?}"
+    );
+
+    // The first read ends and gives its turn back: the next read of `slow` goes.
+    let first = first.await.unwrap();
+    assert!(matches!(first.reports[0].outcome, SourceOutcome::Ok));
+    let ctx = CallContext::with_budget(Duration::from_secs(60));
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![slow.clone()];
+    let again = aggregator
+        .list_conversations(&ctx, &sources, &window(0, 99), None, 5)
+        .await;
+    assert!(matches!(again.reports[0].outcome, SourceOutcome::Ok));
+    assert_eq!(slow.calls.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn a_failing_source_is_reported_while_the_others_are_served() {
     let ok = FakeVendor::new("ok", &[Some(10)]);

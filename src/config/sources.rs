@@ -1,6 +1,6 @@
-//! `[[sources]]`: the keys every source has (name, vendor, base URL, timeout, zone, quota)
-//! are read here; the rest of each entry is handed to its vendor's own `config.rs`, through
-//! [`vendor_config`].
+//! `[[sources]]`: the keys every source has (name, vendor, base URL, timeout, zone, quota,
+//! reads at once) are read here; the rest of each entry is handed to its vendor's own
+//! `config.rs`, through [`vendor_config`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -13,6 +13,7 @@ use super::millis;
 use super::store::{RawRateLimit, rate_limit};
 use crate::domain::{InvalidId, SourceName, VendorKind};
 use crate::vendors::config::key_names;
+use crate::vendors::turns::{DEFAULT_MAX_CONCURRENT_READS, MAX_CONCURRENT_READS};
 use crate::vendors::vendor_config;
 pub use crate::vendors::{SourceConfig, VendorSettings};
 
@@ -29,6 +30,7 @@ struct RawSource {
     timeout_ms: Option<u64>,
     timezone: Option<String>,
     rate_limit: Option<RawRateLimit>,
+    max_concurrent_reads: Option<u64>,
 }
 
 /// One `[[sources]]` entry whose keys are all known and whose common keys have the right
@@ -150,6 +152,17 @@ fn source(
         &key("rate_limit"),
     )?;
 
+    let max_concurrent_reads = match raw.max_concurrent_reads {
+        None => DEFAULT_MAX_CONCURRENT_READS,
+        Some(n @ 1..) if n <= MAX_CONCURRENT_READS as u64 => n as usize,
+        Some(n) => {
+            return Err(invalid(
+                key("max_concurrent_reads"),
+                format!("must be from 1 to {MAX_CONCURRENT_READS}, not {n}"),
+            ));
+        }
+    };
+
     // What is left is the vendor's part. Another vendor's keys are set aside and refused
     // once the vendor's own keys have been checked.
     let (own, foreign): (toml::Table, toml::Table) = vendor_keys
@@ -169,6 +182,7 @@ fn source(
         timeout,
         timezone,
         rate_limit,
+        max_concurrent_reads,
         vendor: settings,
     })
 }
@@ -235,6 +249,20 @@ mod tests {
                 .contains("rate_limit.tier")
         );
         assert!(error_of(&dup.replace("\"a\"", "\"A b\"")).contains("sources[0].name"));
+    }
+
+    #[test]
+    fn reads_at_once_default_to_sixteen_and_must_be_from_one_to_the_maximum() {
+        let source = "[[sources]]\nname = \"a\"\nvendor = \"jijyun\"\nbase_url = \"http://x\"\napi_key = \"k\"\n";
+        let config = Config::parse(source, env).unwrap();
+        assert_eq!(config.sources[0].max_concurrent_reads, 16);
+        let config = Config::parse(&format!("{source}max_concurrent_reads = 3\n"), env).unwrap();
+        assert_eq!(config.sources[0].max_concurrent_reads, 3);
+        assert!(config.redacted_summary().contains("max_concurrent_reads=3"));
+        for refused in ["0", "4097", "-1"] {
+            let err = error_of(&format!("{source}max_concurrent_reads = {refused}\n"));
+            assert!(err.contains("sources[0].max_concurrent_reads"), "{err}");
+        }
     }
 
     #[test]

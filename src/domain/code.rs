@@ -98,6 +98,8 @@ codes! {
     UpstreamResponseTooLarge = "UPSTREAM_RESPONSE_TOO_LARGE",
     /// Vendor answers in flight already hold all the memory set aside for them.
     VendorBytesExhausted = "VENDOR_BYTES_EXHAUSTED",
+    /// The source already had as many reads in progress as it may, and none ended in time.
+    SourceBusy = "SOURCE_BUSY",
     /// A file the vendor pointed to could not be downloaded.
     UpstreamFileUnavailable = "UPSTREAM_FILE_UNAVAILABLE",
     /// The source's vendor cannot apply a filter of the request, so it was not asked.

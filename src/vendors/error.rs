@@ -75,6 +75,10 @@ pub enum VendorError {
     /// answers, and no room freed up within the request's budget.
     #[error("the gateway is holding as many vendor answers as it may at once; retry shortly")]
     VendorBytesExhausted,
+    /// The source already had `max_concurrent_reads` reads in progress, and none ended
+    /// within the request's budget.
+    #[error("the gateway is reading this source as often as it may at once; retry shortly")]
+    SourceBusy,
     /// A file the vendor pointed to (a transcript) was refused or could not be downloaded.
     /// One error for every cause, so it tells nothing about what is at the vendor's URL.
     #[error("the file the vendor pointed to could not be downloaded")]
@@ -92,7 +96,8 @@ pub enum FailureKind {
     RateLimited,
     /// The vendor did not answer in time.
     TimedOut,
-    /// The memory set aside for vendor answers is in use: soon again.
+    /// The gateway's own limits (vendor answer memory, reads of a source) are in use:
+    /// soon again.
     Busy,
     /// The source is failing.
     Failed,
@@ -122,6 +127,7 @@ impl VendorError {
             Self::Transport(_) => ErrorCode::UpstreamUnreachable,
             Self::TooLarge { .. } => ErrorCode::UpstreamResponseTooLarge,
             Self::VendorBytesExhausted => ErrorCode::VendorBytesExhausted,
+            Self::SourceBusy => ErrorCode::SourceBusy,
             Self::FileUnavailable => ErrorCode::UpstreamFileUnavailable,
         }
     }
@@ -131,7 +137,7 @@ impl VendorError {
         match self {
             Self::RateLimited { retry_after } | Self::NotReady { retry_after, .. } => *retry_after,
             Self::QuotaExhausted { retry_after } => Some(*retry_after),
-            Self::VendorBytesExhausted => Some(Duration::from_secs(1)),
+            Self::VendorBytesExhausted | Self::SourceBusy => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
@@ -145,7 +151,7 @@ impl VendorError {
             Self::NotReady { .. } => FailureKind::NotReady,
             Self::RateLimited { .. } | Self::QuotaExhausted { .. } => FailureKind::RateLimited,
             Self::Timeout => FailureKind::TimedOut,
-            Self::VendorBytesExhausted => FailureKind::Busy,
+            Self::VendorBytesExhausted | Self::SourceBusy => FailureKind::Busy,
             Self::CircuitOpen { .. }
             | Self::Unauthorized
             | Self::Rejected { .. }

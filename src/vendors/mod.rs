@@ -27,6 +27,7 @@ pub mod resilience;
 #[cfg(test)]
 mod testing;
 pub mod time;
+pub mod turns;
 mod wire;
 
 mod gptbots;
@@ -40,6 +41,7 @@ pub use gptbots::config::GptbotsSettings;
 pub use http::{CallContext, Transport, Upstream, UpstreamSnapshot};
 pub use jijyun::config::JijyunSettings;
 pub use megaview::config::MegaviewSettings;
+pub use turns::{ReadTurn, ReadTurns};
 pub use udesk::config::{SignAlgorithm, UdeskSettings};
 
 /// One `[[sources]]` entry: one vendor account.
@@ -57,6 +59,9 @@ pub struct SourceConfig {
     /// `rate_limit`: `{ tier = "low" | "medium" | "high" }` or `{ per_second, burst }`.
     /// Default: the vendor's tier (`medium` for megaview, `low` for the others).
     pub rate_limit: RateLimit,
+    /// `max_concurrent_reads`: reads of this source in progress at once (a page of a
+    /// listing, or a conversation's messages). Default 16.
+    pub max_concurrent_reads: usize,
     /// `vendor` and the vendor's own keys.
     pub vendor: VendorSettings,
 }
@@ -216,6 +221,7 @@ pub trait VendorAdapter: Send + Sync {
 pub struct VendorRegistry {
     adapters: BTreeMap<SourceName, Arc<dyn VendorAdapter>>,
     upstreams: BTreeMap<SourceName, Upstream>,
+    turns: BTreeMap<SourceName, ReadTurns>,
 }
 
 impl VendorRegistry {
@@ -235,13 +241,27 @@ impl VendorRegistry {
                 .upstreams
                 .insert(source.name.clone(), upstream.clone());
             registry.insert(adapter_for(source, upstream));
+            registry.limit_reads(&source.name, source.max_concurrent_reads);
         }
         registry
     }
 
-    /// Adds an adapter. Tests use this to register fakes.
+    /// Adds an adapter, with the default number of reads at once. Tests use this to
+    /// register fakes.
     pub fn insert(&mut self, adapter: Arc<dyn VendorAdapter>) {
-        self.adapters.insert(adapter.source().clone(), adapter);
+        let source = adapter.source().clone();
+        self.turns.entry(source.clone()).or_default();
+        self.adapters.insert(source, adapter);
+    }
+
+    /// Lets `source` be read `max` times at once.
+    pub fn limit_reads(&mut self, source: &SourceName, max: usize) {
+        self.turns.insert(source.clone(), ReadTurns::new(max));
+    }
+
+    /// The turns every read of `source` takes.
+    pub fn read_turns(&self, source: &SourceName) -> Option<&ReadTurns> {
+        self.turns.get(source)
     }
 
     /// How a configured source reaches its vendor: its quota, breaker and cool-down.

@@ -26,6 +26,7 @@ pub(crate) fn source(
             per_second: 1000.try_into().unwrap(),
             burst: 1000.try_into().unwrap(),
         },
+        max_concurrent_reads: crate::vendors::turns::DEFAULT_MAX_CONCURRENT_READS,
         vendor,
     }
 }

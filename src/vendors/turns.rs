@@ -1,0 +1,123 @@
+//! Reads of one source in progress at once (`sources[].max_concurrent_reads`): a read that
+//! is about to call the vendor (a time slice of a listing, or a conversation's messages)
+//! takes a turn and gives it back when it ends, so what reads hold (their state, vendor
+//! connections, answers and items) is bounded per source at any load.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use super::VendorError;
+
+/// Default most reads of one source in progress at once.
+pub const DEFAULT_MAX_CONCURRENT_READS: usize = 16;
+/// Largest `sources[].max_concurrent_reads`.
+pub const MAX_CONCURRENT_READS: usize = 4096;
+
+/// The turns of one source. Cheap to clone; clones share the turns.
+#[derive(Debug, Clone)]
+pub struct ReadTurns {
+    semaphore: Arc<Semaphore>,
+}
+
+/// One read's turn; the next waiting read goes when it is dropped.
+#[derive(Debug)]
+pub struct ReadTurn {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ReadTurns {
+    /// `max` reads at once (at least one).
+    pub fn new(max: usize) -> Self {
+        Self {
+            semaphore: Arc::new(Semaphore::new(max.clamp(1, MAX_CONCURRENT_READS))),
+        }
+    }
+
+    /// A turn, waiting first in line (turns are given in order of asking) until `deadline`
+    /// at the latest; then the source is [`VendorError::SourceBusy`].
+    pub async fn take(&self, deadline: Instant) -> Result<ReadTurn, VendorError> {
+        let waiting = Arc::clone(&self.semaphore).acquire_owned();
+        match tokio::time::timeout_at(deadline, waiting).await {
+            Ok(Ok(permit)) => Ok(ReadTurn { _permit: permit }),
+            // Never closed; a timeout is the only way to get here in practice.
+            Ok(Err(_)) | Err(_) => Err(VendorError::SourceBusy),
+        }
+    }
+
+    /// Turns free now.
+    pub fn available(&self) -> usize {
+        self.semaphore.available_permits()
+    }
+}
+
+impl Default for ReadTurns {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_CONCURRENT_READS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_past_the_limit_waits_for_a_turn_and_is_busy_when_none_comes_in_time() {
+        let turns = ReadTurns::new(2);
+        let far = Instant::now() + Duration::from_secs(60);
+        let first = turns.take(far).await.unwrap();
+        let _second = turns.take(far).await.unwrap();
+        assert_eq!(turns.available(), 0);
+
+        let soon = Instant::now() + Duration::from_secs(1);
+        let err = turns.take(soon).await.unwrap_err();
+        assert!(matches!(err, VendorError::SourceBusy), "{err:?}");
+
+        // A turn given back goes to the one waiting.
+        let waiting = tokio::spawn({
+            let turns = turns.clone();
+            async move { turns.take(far).await.map(|_| ()) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(first);
+        waiting.await.unwrap().unwrap();
+        assert_eq!(turns.available(), 1);
+    }
+
+    #[tokio::test]
+    async fn each_configured_source_gets_its_own_turns() {
+        use crate::config::{Config, testing::env};
+        use crate::ratelimit::QuotaStore;
+        use crate::vendors::{Transport, VendorRegistry};
+
+        let config = Config::parse(
+            "[[sources]]\nname = \"a\"\nvendor = \"gptbots\"\nbase_url = \"http://x\"\napi_key = \"k\"\nmax_concurrent_reads = 3\n\
+             [[sources]]\nname = \"b\"\nvendor = \"gptbots\"\nbase_url = \"http://x\"\napi_key = \"k\"\n",
+            env,
+        )
+        .unwrap();
+        let registry = VendorRegistry::from_config(
+            &config.sources,
+            &QuotaStore::from_config(&config.rate_limit).unwrap(),
+            &Transport::new(config.server.body_limits()).unwrap(),
+        );
+        let turns = |name: &str| {
+            registry
+                .read_turns(&name.parse().unwrap())
+                .unwrap()
+                .available()
+        };
+        assert_eq!(turns("a"), 3);
+        assert_eq!(turns("b"), DEFAULT_MAX_CONCURRENT_READS);
+    }
+
+    #[test]
+    fn the_limit_is_at_least_one_turn() {
+        assert_eq!(ReadTurns::new(0).available(), 1);
+        assert_eq!(ReadTurns::new(7).available(), 7);
+    }
+}
