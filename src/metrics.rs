@@ -34,6 +34,9 @@ pub const UPSTREAM_DURATION: &str = "gateway_upstream_request_duration_seconds";
 pub const LIMITER_WAIT: &str = "gateway_limiter_wait_seconds";
 /// Calls refused by a source's quota because no permit frees up within the budget.
 pub const LIMITER_REJECTIONS: &str = "gateway_limiter_rejections_total";
+/// Reads of a source that got no turn within their budget (`SOURCE_BUSY`), by `source`
+/// (see `sources[].max_concurrent_reads`).
+pub const SOURCE_READS_REFUSED: &str = "gateway_source_reads_refused_total";
 /// Cache lookups, by `cache` and `result` (`hit` or `miss`).
 pub const CACHE_LOOKUPS: &str = "gateway_cache_lookups_total";
 /// Circuit breaker state by `source` and `state`: 1 for the current state, 0 for the others.
@@ -214,6 +217,11 @@ pub fn limiter_permit(source: &str, waited: Duration) {
 /// `source`'s quota refused a call.
 pub fn limiter_rejected(source: &str) {
     metrics::counter!(LIMITER_REJECTIONS, "source" => source.to_owned()).increment(1);
+}
+
+/// A read of `source` got no turn within its budget.
+pub fn source_read_refused(source: &str) {
+    metrics::counter!(SOURCE_READS_REFUSED, "source" => source.to_owned()).increment(1);
 }
 
 /// A lookup in `cache` found an entry (`hit = true`) or not.

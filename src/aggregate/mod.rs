@@ -28,8 +28,8 @@ use self::slices::{Density, Plan};
 use crate::config::CacheConfig;
 use crate::domain::{Conversation, ErrorCode, Message, SortKey, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationQuery, ReadTurn, ReadTurns, Upstream, UpstreamSnapshot, VendorAdapter,
-    VendorError, VendorRegistry,
+    CallContext, ConversationQuery, ReadTurn, ReadTurns, ReadsSnapshot, Upstream, UpstreamSnapshot,
+    VendorAdapter, VendorError, VendorRegistry,
 };
 
 /// Walk plans and density estimates kept at most (they are small: bounds, and one number).
@@ -82,11 +82,12 @@ pub struct SourceHealth {
 }
 
 /// Everything known of how one source is doing, gathered in one place for `GET /sources`:
-/// the outcomes of its reads, its circuit breaker and its quota.
+/// the outcomes of its reads, its circuit breaker and its quota, and its reads at once.
 #[derive(Debug, Clone, Default)]
 pub struct SourceSnapshot {
     pub health: SourceHealth,
     pub upstream: UpstreamSnapshot,
+    pub reads: ReadsSnapshot,
 }
 
 /// A slice of one source: its time span and filters.
@@ -179,6 +180,11 @@ impl Aggregator {
                 .upstream(source)
                 .map(Upstream::snapshot)
                 .unwrap_or_default(),
+            reads: self
+                .registry
+                .read_turns(source)
+                .map(ReadTurns::snapshot)
+                .unwrap_or_default(),
         }
     }
 
@@ -257,7 +263,7 @@ impl Aggregator {
         );
         let load = async move {
             let (adapter, ctx, native_id, turns) = call;
-            let _turn = take_turn(turns.as_ref(), &ctx).await?;
+            let _turn = take_turn(turns.as_ref(), adapter.source(), &ctx).await?;
             adapter.list_messages(&ctx, &native_id).await.map(Arc::new)
         };
         let outcome = self
@@ -298,10 +304,11 @@ impl Aggregator {
 /// request that joins a read in flight, or finds it cached, does not.
 async fn take_turn(
     turns: Option<&ReadTurns>,
+    source: &SourceName,
     ctx: &CallContext,
 ) -> Result<Option<ReadTurn>, VendorError> {
     match turns {
-        Some(turns) => turns.take(ctx.deadline).await.map(Some),
+        Some(turns) => turns.take(source.as_str(), ctx.deadline).await.map(Some),
         None => Ok(None),
     }
 }

@@ -229,7 +229,8 @@ impl Aggregator {
         split: Option<SplitRule>,
     ) -> Result<Arc<Slice>, VendorError> {
         let load = async {
-            let _turn = take_turn(self.registry.read_turns(adapter.source()), ctx).await?;
+            let source = adapter.source();
+            let _turn = take_turn(self.registry.read_turns(source), source, ctx).await?;
             // Boxed, so a read waiting for its turn holds a pointer, not the read's state.
             Box::pin(self.read_slice(ctx, adapter, query, split))
                 .await

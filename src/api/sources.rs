@@ -5,7 +5,8 @@ use axum::extract::State;
 
 use super::error::Problem;
 use super::views::{
-    BreakerStateView, BreakerView, RateLimitView, SourceHealthView, SourceList, SourceView,
+    BreakerStateView, BreakerView, RateLimitView, ReadsView, SourceHealthView, SourceList,
+    SourceView,
 };
 use crate::aggregate::SourceSnapshot;
 use crate::config::redact_url;
@@ -14,7 +15,7 @@ use crate::state::AppState;
 use crate::vendors::resilience::{BreakerSnapshot, BreakerState};
 
 /// List the configured sources: vendor, quota and limiter state, vendor cool-down, circuit
-/// breaker and recent health. Never shows credentials.
+/// breaker, reads at once and recent health. Never shows credentials.
 #[utoipa::path(
     get,
     path = "/sources",
@@ -29,7 +30,11 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
         .sources
         .iter()
         .map(|source| {
-            let SourceSnapshot { health, upstream } = state.aggregator.snapshot(&source.name);
+            let SourceSnapshot {
+                health,
+                upstream,
+                reads,
+            } = state.aggregator.snapshot(&source.name);
             let status = if health.consecutive_failures > 0 {
                 "failing"
             } else if health.last_ok_at.is_some() {
@@ -45,6 +50,12 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
                 timeout_ms: source.timeout.as_millis() as u64,
                 rate_limit: rate_limit_view(source.rate_limit, upstream.quota),
                 breaker: breaker_view(upstream.breaker),
+                reads: ReadsView {
+                    max: reads.max as u64,
+                    in_progress: reads.in_progress as u64,
+                    waited: reads.waited,
+                    refused: reads.refused,
+                },
                 health: SourceHealthView {
                     state: status.to_owned(),
                     last_ok_at: health.last_ok_at,

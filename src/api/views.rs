@@ -447,6 +447,22 @@ pub struct SourceView {
     pub health: SourceHealthView,
     /// Its circuit breaker.
     pub breaker: BreakerView,
+    /// Its reads at once (`max_concurrent_reads`).
+    pub reads: ReadsView,
+}
+
+/// A source's reads at once in this process: each read that calls the vendor (a time
+/// slice of a listing, or a conversation's messages) takes one of `max` turns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadsView {
+    /// Reads allowed at once (`sources[].max_concurrent_reads`).
+    pub max: u64,
+    /// Reads in progress now.
+    pub in_progress: u64,
+    /// Reads that found every turn taken and waited, since start.
+    pub waited: u64,
+    /// Reads that got no turn within their request's budget (`SOURCE_BUSY`), since start.
+    pub refused: u64,
 }
 
 /// Every configured source.

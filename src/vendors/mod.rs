@@ -41,7 +41,7 @@ pub use gptbots::config::GptbotsSettings;
 pub use http::{CallContext, Transport, Upstream, UpstreamSnapshot};
 pub use jijyun::config::JijyunSettings;
 pub use megaview::config::MegaviewSettings;
-pub use turns::{ReadTurn, ReadTurns};
+pub use turns::{ReadTurn, ReadTurns, ReadsSnapshot};
 pub use udesk::config::{SignAlgorithm, UdeskSettings};
 
 /// One `[[sources]]` entry: one vendor account.

@@ -4,11 +4,13 @@
 //! connections, answers and items) is bounded per source at any load.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
 use super::VendorError;
+use crate::metrics;
 
 /// Default most reads of one source in progress at once.
 pub const DEFAULT_MAX_CONCURRENT_READS: usize = 16;
@@ -18,7 +20,15 @@ pub const MAX_CONCURRENT_READS: usize = 4096;
 /// The turns of one source. Cheap to clone; clones share the turns.
 #[derive(Debug, Clone)]
 pub struct ReadTurns {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     semaphore: Arc<Semaphore>,
+    max: usize,
+    waited: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// One read's turn; the next waiting read goes when it is dropped.
@@ -27,28 +37,72 @@ pub struct ReadTurn {
     _permit: OwnedSemaphorePermit,
 }
 
+/// How a source's turns stand, for `GET /sources`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadsSnapshot {
+    /// Reads allowed at once.
+    pub max: usize,
+    /// Reads in progress now.
+    pub in_progress: usize,
+    /// Reads that found every turn taken and waited, since start.
+    pub waited: u64,
+    /// Reads that got no turn within their budget (`SOURCE_BUSY`), since start.
+    pub refused: u64,
+}
+
 impl ReadTurns {
     /// `max` reads at once (at least one).
     pub fn new(max: usize) -> Self {
+        let max = max.clamp(1, MAX_CONCURRENT_READS);
         Self {
-            semaphore: Arc::new(Semaphore::new(max.clamp(1, MAX_CONCURRENT_READS))),
+            inner: Arc::new(Inner {
+                semaphore: Arc::new(Semaphore::new(max)),
+                max,
+                waited: AtomicU64::new(0),
+                refused: AtomicU64::new(0),
+            }),
         }
     }
 
-    /// A turn, waiting first in line (turns are given in order of asking) until `deadline`
-    /// at the latest; then the source is [`VendorError::SourceBusy`].
-    pub async fn take(&self, deadline: Instant) -> Result<ReadTurn, VendorError> {
-        let waiting = Arc::clone(&self.semaphore).acquire_owned();
-        match tokio::time::timeout_at(deadline, waiting).await {
-            Ok(Ok(permit)) => Ok(ReadTurn { _permit: permit }),
-            // Never closed; a timeout is the only way to get here in practice.
-            Ok(Err(_)) | Err(_) => Err(VendorError::SourceBusy),
-        }
+    /// A turn for a read of `source`, waiting first in line (turns are given in order of
+    /// asking) until `deadline` at the latest; then the source is
+    /// [`VendorError::SourceBusy`].
+    pub async fn take(&self, source: &str, deadline: Instant) -> Result<ReadTurn, VendorError> {
+        let semaphore = Arc::clone(&self.inner.semaphore);
+        let permit = match Arc::clone(&semaphore).try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(TryAcquireError::NoPermits) => {
+                self.inner.waited.fetch_add(1, Ordering::Relaxed);
+                match tokio::time::timeout_at(deadline, semaphore.acquire_owned()).await {
+                    Ok(Ok(permit)) => Ok(permit),
+                    // Never closed: only a timeout gets here in practice.
+                    Ok(Err(_)) | Err(_) => Err(()),
+                }
+            }
+            Err(TryAcquireError::Closed) => Err(()),
+        };
+        permit
+            .map(|permit| ReadTurn { _permit: permit })
+            .map_err(|()| {
+                self.inner.refused.fetch_add(1, Ordering::Relaxed);
+                metrics::source_read_refused(source);
+                VendorError::SourceBusy
+            })
     }
 
     /// Turns free now.
     pub fn available(&self) -> usize {
-        self.semaphore.available_permits()
+        self.inner.semaphore.available_permits()
+    }
+
+    /// How the turns stand.
+    pub fn snapshot(&self) -> ReadsSnapshot {
+        ReadsSnapshot {
+            max: self.inner.max,
+            in_progress: self.inner.max - self.available(),
+            waited: self.inner.waited.load(Ordering::Relaxed),
+            refused: self.inner.refused.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -68,18 +122,27 @@ mod tests {
     async fn a_read_past_the_limit_waits_for_a_turn_and_is_busy_when_none_comes_in_time() {
         let turns = ReadTurns::new(2);
         let far = Instant::now() + Duration::from_secs(60);
-        let first = turns.take(far).await.unwrap();
-        let _second = turns.take(far).await.unwrap();
+        let first = turns.take("a", far).await.unwrap();
+        let _second = turns.take("a", far).await.unwrap();
         assert_eq!(turns.available(), 0);
 
         let soon = Instant::now() + Duration::from_secs(1);
-        let err = turns.take(soon).await.unwrap_err();
+        let err = turns.take("a", soon).await.unwrap_err();
         assert!(matches!(err, VendorError::SourceBusy), "{err:?}");
+        assert_eq!(
+            turns.snapshot(),
+            ReadsSnapshot {
+                max: 2,
+                in_progress: 2,
+                waited: 1,
+                refused: 1
+            }
+        );
 
         // A turn given back goes to the one waiting.
         let waiting = tokio::spawn({
             let turns = turns.clone();
-            async move { turns.take(far).await.map(|_| ()) }
+            async move { turns.take("a", far).await.map(|_| ()) }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
