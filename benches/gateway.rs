@@ -17,7 +17,7 @@ use chrono::Utc;
 mod common;
 
 use conversation_gateway::sandbox::{self, Faults, Sandbox, SandboxConfig, SimVendor};
-use conversation_gateway::vendors::turns::{DEFAULT_MAX_CONCURRENT_READS, MAX_CONCURRENT_READS};
+use conversation_gateway::vendors::reads::{DEFAULT_MAX_CONCURRENT_READS, MAX_CONCURRENT_READS};
 use serde_json::Value;
 
 const GATEWAY: &str = env!("CARGO_BIN_EXE_conversation-gateway");

@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::sandbox::{self, Sandbox, SandboxConfig, SandboxCredentials};
 use crate::vendors::download::FileHost;
-use crate::vendors::turns::DEFAULT_MAX_CONCURRENT_READS;
+use crate::vendors::reads::{DEFAULT_MAX_CONCURRENT_READS, DEFAULT_MAX_ITEMS_PER_READ};
 use crate::vendors::{
     GptbotsSettings, JijyunSettings, MegaviewSettings, SignAlgorithm, UdeskSettings, vendor_config,
 };
@@ -41,6 +41,7 @@ pub fn config(
             timezone: chrono_tz::Asia::Shanghai,
             rate_limit: config::tier(tier).context("tier")?,
             max_concurrent_reads: DEFAULT_MAX_CONCURRENT_READS,
+            max_items_per_read: DEFAULT_MAX_ITEMS_PER_READ,
             vendor,
         })
     };

@@ -28,8 +28,8 @@ use self::slices::{Density, Plan};
 use crate::config::CacheConfig;
 use crate::domain::{Conversation, ErrorCode, Message, SortKey, SourceName, VendorKind};
 use crate::vendors::{
-    CallContext, ConversationQuery, ReadTurn, ReadTurns, ReadsSnapshot, Upstream, UpstreamSnapshot,
-    VendorAdapter, VendorError, VendorRegistry,
+    CallContext, ConversationQuery, ReadTurn, ReadsSnapshot, SourceReads, Upstream,
+    UpstreamSnapshot, VendorAdapter, VendorError, VendorRegistry,
 };
 
 /// Walk plans and density estimates kept at most (they are small: bounds, and one number).
@@ -182,8 +182,8 @@ impl Aggregator {
                 .unwrap_or_default(),
             reads: self
                 .registry
-                .read_turns(source)
-                .map(ReadTurns::snapshot)
+                .reads(source)
+                .map(SourceReads::snapshot)
                 .unwrap_or_default(),
         }
     }
@@ -259,7 +259,7 @@ impl Aggregator {
             adapter.clone(),
             ctx.clone(),
             native_id.to_owned(),
-            self.registry.read_turns(adapter.source()).cloned(),
+            self.registry.reads(adapter.source()).cloned(),
         );
         let load = async move {
             let (adapter, ctx, native_id, turns) = call;
@@ -303,7 +303,7 @@ impl Aggregator {
 /// waiting for one within `ctx`'s budget. Only reads that call the vendor take one: a
 /// request that joins a read in flight, or finds it cached, does not.
 async fn take_turn(
-    turns: Option<&ReadTurns>,
+    turns: Option<&SourceReads>,
     source: &SourceName,
     ctx: &CallContext,
 ) -> Result<Option<ReadTurn>, VendorError> {

@@ -13,7 +13,10 @@ use super::flights::Weight;
 use super::slices::{Density, Planned, Span};
 use super::{Aggregator, DensityKey, take_turn};
 use crate::domain::{Conversation, SortKey};
-use crate::vendors::{CallContext, ConversationQuery, Slicing, VendorAdapter, VendorError};
+use crate::vendors::reads::DEFAULT_MAX_ITEMS_PER_READ;
+use crate::vendors::{
+    CallContext, ConversationQuery, Slicing, SourceReads, VendorAdapter, VendorError,
+};
 
 /// Most vendor pages read for one piece that cannot be split: a guard against a vendor
 /// cursor that never ends.
@@ -230,7 +233,7 @@ impl Aggregator {
     ) -> Result<Arc<Slice>, VendorError> {
         let load = async {
             let source = adapter.source();
-            let _turn = take_turn(self.registry.read_turns(source), source, ctx).await?;
+            let _turn = take_turn(self.registry.reads(source), source, ctx).await?;
             // Boxed, so a read waiting for its turn holds a pointer, not the read's state.
             Box::pin(self.read_slice(ctx, adapter, query, split))
                 .await
@@ -251,18 +254,24 @@ impl Aggregator {
         query: &ConversationQuery,
         split: Option<SplitRule>,
     ) -> Result<Slice, VendorError> {
+        let max_items = self
+            .registry
+            .reads(adapter.source())
+            .map_or(DEFAULT_MAX_ITEMS_PER_READ, SourceReads::max_items);
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen_cursors = HashSet::new();
         let mut read = Vec::new();
         let mut total = None;
         let mut too_full = false;
+        let mut refused = None;
         for page in 0.. {
             if page == MAX_PAGES_PER_PIECE {
-                return Err(VendorError::endless_paging(
+                refused = Some(VendorError::endless_paging(
                     "conversation list",
                     MAX_PAGES_PER_PIECE,
                 ));
+                break;
             }
             let key = (adapter.source().clone(), query.clone(), cursor.clone());
             let call = (adapter.clone(), ctx.clone(), query.clone(), cursor.clone());
@@ -288,6 +297,14 @@ impl Aggregator {
                 total = batch.total;
             }
             items.extend(batch.items.iter().cloned());
+            if items.len() > max_items {
+                // A slice that may be split is split instead of failing.
+                match split {
+                    Some(_) => too_full = true,
+                    None => refused = Some(VendorError::TooManyItems { limit: max_items }),
+                }
+                break;
+            }
             let next = match &batch.next_cursor {
                 // A cursor seen before would loop forever: the vendor has nothing new to give.
                 Some(next) if seen_cursors.insert(next.clone()) => next.clone(),
@@ -303,6 +320,9 @@ impl Aggregator {
         // its pages need no second copy.
         for key in read {
             self.pages.forget(&key).await;
+        }
+        if let Some(err) = refused {
+            return Err(err);
         }
         if too_full {
             return Ok(Slice::TooFull {

@@ -384,7 +384,7 @@ async fn a_source_read_past_its_limit_waits_for_a_turn_and_is_busy_when_none_fre
     let mut registry = VendorRegistry::default();
     registry.insert(slow.clone());
     registry.insert(other.clone());
-    registry.limit_reads(&slow.source, 1);
+    registry.limit_reads(&slow.source, SourceReads::new(1, 100));
     let aggregator = Arc::new(Aggregator::new(
         registry,
         &CacheConfig::with_ttl(Duration::ZERO),
@@ -460,6 +460,49 @@ async fn a_source_read_past_its_limit_waits_for_a_turn_and_is_busy_when_none_fre
         .await;
     assert!(matches!(again.reports[0].outcome, SourceOutcome::Ok));
     assert_eq!(slow.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_read_holds_at_most_its_items_and_a_slice_that_can_be_split_is_split_instead() {
+    // 30 conversations in vendor pages of 3; a read may hold 10 of them.
+    let times: Vec<Option<i64>> = (0..30).map(|n| Some(n * 3)).collect();
+    let whole = Arc::new(FakeVendor::new("whole", &times));
+    let mut sliced = FakeVendor::new("sliced", &times);
+    sliced.source = "sliced".parse().unwrap();
+    sliced.slicing = Some(Slicing {
+        max_window: None,
+        page_capacity: 3,
+    });
+    let sliced = Arc::new(sliced);
+    let mut registry = VendorRegistry::default();
+    for source in [&whole.source, &sliced.source] {
+        registry.limit_reads(source, SourceReads::new(16, 10));
+    }
+    let aggregator = Aggregator::new(registry, &CacheConfig::with_ttl(Duration::ZERO));
+    let ctx = CallContext::with_budget(Duration::from_secs(30));
+
+    // A source read whole stops at the limit, with the error naming it.
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![whole.clone()];
+    let page = aggregator
+        .list_conversations(&ctx, &sources, &window(0, 100), None, 5)
+        .await;
+    assert!(
+        matches!(
+            page.reports[0].outcome,
+            SourceOutcome::Failed(VendorError::TooManyItems { limit: 10 })
+        ),
+        "{:?}",
+        page.reports[0].outcome
+    );
+    assert!(
+        whole.calls.load(Ordering::SeqCst) <= 4,
+        "read on past the limit"
+    );
+
+    // A sliced source splits a slice that holds more, and serves the whole walk.
+    let sources: Vec<Arc<dyn VendorAdapter>> = vec![sliced.clone()];
+    let ids = walk(&aggregator, &sources, &window(0, 100), 7).await;
+    assert_eq!(ids.len(), 30);
 }
 
 #[tokio::test]

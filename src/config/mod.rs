@@ -234,7 +234,7 @@ impl Config {
                 _ => String::new(),
             };
             out.push_str(&format!(
-                "source {} vendor={} base_url={} timeout_ms={} timezone={} rate={}/s burst={} max_concurrent_reads={}{transcript_hosts} credentials=[redacted]\n",
+                "source {} vendor={} base_url={} timeout_ms={} timezone={} rate={}/s burst={} max_concurrent_reads={} max_items_per_read={}{transcript_hosts} credentials=[redacted]\n",
                 source.name,
                 source.vendor_kind(),
                 redact_url(&source.base_url),
@@ -243,6 +243,7 @@ impl Config {
                 source.rate_limit.per_second,
                 source.rate_limit.burst,
                 source.max_concurrent_reads,
+                source.max_items_per_read,
             ));
         }
         out

@@ -1,5 +1,5 @@
 //! `[[sources]]`: the keys every source has (name, vendor, base URL, timeout, zone, quota,
-//! reads at once) are read here; the rest of each entry is handed to its vendor's own
+//! reads) are read here; the rest of each entry is handed to its vendor's own
 //! `config.rs`, through [`vendor_config`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +13,10 @@ use super::millis;
 use super::store::{RawRateLimit, rate_limit};
 use crate::domain::{InvalidId, SourceName, VendorKind};
 use crate::vendors::config::key_names;
-use crate::vendors::turns::{DEFAULT_MAX_CONCURRENT_READS, MAX_CONCURRENT_READS};
+use crate::vendors::reads::{
+    DEFAULT_MAX_CONCURRENT_READS, DEFAULT_MAX_ITEMS_PER_READ, MAX_CONCURRENT_READS,
+    MAX_ITEMS_PER_READ,
+};
 use crate::vendors::vendor_config;
 pub use crate::vendors::{SourceConfig, VendorSettings};
 
@@ -31,6 +34,7 @@ struct RawSource {
     timezone: Option<String>,
     rate_limit: Option<RawRateLimit>,
     max_concurrent_reads: Option<u64>,
+    max_items_per_read: Option<u64>,
 }
 
 /// One `[[sources]]` entry whose keys are all known and whose common keys have the right
@@ -152,16 +156,18 @@ fn source(
         &key("rate_limit"),
     )?;
 
-    let max_concurrent_reads = match raw.max_concurrent_reads {
-        None => DEFAULT_MAX_CONCURRENT_READS,
-        Some(n @ 1..) if n <= MAX_CONCURRENT_READS as u64 => n as usize,
-        Some(n) => {
-            return Err(invalid(
-                key("max_concurrent_reads"),
-                format!("must be from 1 to {MAX_CONCURRENT_READS}, not {n}"),
-            ));
-        }
-    };
+    let max_concurrent_reads = at_most(
+        raw.max_concurrent_reads,
+        &key("max_concurrent_reads"),
+        DEFAULT_MAX_CONCURRENT_READS,
+        MAX_CONCURRENT_READS,
+    )?;
+    let max_items_per_read = at_most(
+        raw.max_items_per_read,
+        &key("max_items_per_read"),
+        DEFAULT_MAX_ITEMS_PER_READ,
+        MAX_ITEMS_PER_READ,
+    )?;
 
     // What is left is the vendor's part. Another vendor's keys are set aside and refused
     // once the vendor's own keys have been checked.
@@ -183,8 +189,23 @@ fn source(
         timezone,
         rate_limit,
         max_concurrent_reads,
+        max_items_per_read,
         vendor: settings,
     })
+}
+
+/// `value` (or `default`) when it is from 1 to `max`.
+fn at_most(
+    value: Option<u64>,
+    key: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(invalid(key, format!("must be from 1 to {max}, not {n}"))),
+    }
 }
 
 /// Every key a source may have: the common ones, then each vendor's.
@@ -252,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_at_once_default_to_sixteen_and_must_be_from_one_to_the_maximum() {
+    fn read_limits_have_defaults_and_must_be_from_one_to_their_maximum() {
         let source = "[[sources]]\nname = \"a\"\nvendor = \"jijyun\"\nbase_url = \"http://x\"\napi_key = \"k\"\n";
         let config = Config::parse(source, env).unwrap();
         assert_eq!(config.sources[0].max_concurrent_reads, 16);
@@ -262,6 +283,14 @@ mod tests {
         for refused in ["0", "4097", "-1"] {
             let err = error_of(&format!("{source}max_concurrent_reads = {refused}\n"));
             assert!(err.contains("sources[0].max_concurrent_reads"), "{err}");
+        }
+        assert_eq!(config.sources[0].max_items_per_read, 10_000);
+        let config = Config::parse(&format!("{source}max_items_per_read = 500\n"), env).unwrap();
+        assert_eq!(config.sources[0].max_items_per_read, 500);
+        assert!(config.redacted_summary().contains("max_items_per_read=500"));
+        for refused in ["0", "1000001"] {
+            let err = error_of(&format!("{source}max_items_per_read = {refused}\n"));
+            assert!(err.contains("sources[0].max_items_per_read"), "{err}");
         }
     }
 

@@ -71,6 +71,16 @@ pub enum VendorError {
         /// The limit it exceeded.
         limit: usize,
     },
+    /// One read of the source (a time slice that cannot be split further, or the whole
+    /// window of a source that cannot be sliced) holds more than `limit` conversations
+    /// (`sources[].max_items_per_read`).
+    #[error(
+        "the vendor lists more than the {limit} conversations the gateway reads at once for this window; ask for a shorter window"
+    )]
+    TooManyItems {
+        /// The limit it exceeded.
+        limit: usize,
+    },
     /// The gateway already holds `server.max_vendor_bytes_in_flight` bytes of vendor
     /// answers, and no room freed up within the request's budget.
     #[error("the gateway is holding as many vendor answers as it may at once; retry shortly")]
@@ -125,7 +135,9 @@ impl VendorError {
             Self::Status(_) => ErrorCode::UpstreamError,
             Self::Decode(_) => ErrorCode::UpstreamBadResponse,
             Self::Transport(_) => ErrorCode::UpstreamUnreachable,
-            Self::TooLarge { .. } => ErrorCode::UpstreamResponseTooLarge,
+            Self::TooLarge { .. } | Self::TooManyItems { .. } => {
+                ErrorCode::UpstreamResponseTooLarge
+            }
             Self::VendorBytesExhausted => ErrorCode::VendorBytesExhausted,
             Self::SourceBusy => ErrorCode::SourceBusy,
             Self::FileUnavailable => ErrorCode::UpstreamFileUnavailable,
@@ -159,6 +171,7 @@ impl VendorError {
             | Self::Decode(_)
             | Self::Transport(_)
             | Self::TooLarge { .. }
+            | Self::TooManyItems { .. }
             | Self::FileUnavailable => FailureKind::Failed,
         }
     }

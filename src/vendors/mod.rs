@@ -23,11 +23,11 @@ mod error_tests;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod reads;
 pub mod resilience;
 #[cfg(test)]
 mod testing;
 pub mod time;
-pub mod turns;
 mod wire;
 
 mod gptbots;
@@ -41,7 +41,7 @@ pub use gptbots::config::GptbotsSettings;
 pub use http::{CallContext, Transport, Upstream, UpstreamSnapshot};
 pub use jijyun::config::JijyunSettings;
 pub use megaview::config::MegaviewSettings;
-pub use turns::{ReadTurn, ReadTurns, ReadsSnapshot};
+pub use reads::{ReadTurn, ReadsSnapshot, SourceReads};
 pub use udesk::config::{SignAlgorithm, UdeskSettings};
 
 /// One `[[sources]]` entry: one vendor account.
@@ -62,6 +62,10 @@ pub struct SourceConfig {
     /// `max_concurrent_reads`: reads of this source in progress at once (a page of a
     /// listing, or a conversation's messages). Default 16.
     pub max_concurrent_reads: usize,
+    /// `max_items_per_read`: most conversations one read of this source holds (a time
+    /// slice that cannot be split further, or a whole window of a source that cannot be
+    /// sliced). Default 10000.
+    pub max_items_per_read: usize,
     /// `vendor` and the vendor's own keys.
     pub vendor: VendorSettings,
 }
@@ -221,7 +225,7 @@ pub trait VendorAdapter: Send + Sync {
 pub struct VendorRegistry {
     adapters: BTreeMap<SourceName, Arc<dyn VendorAdapter>>,
     upstreams: BTreeMap<SourceName, Upstream>,
-    turns: BTreeMap<SourceName, ReadTurns>,
+    reads: BTreeMap<SourceName, SourceReads>,
 }
 
 impl VendorRegistry {
@@ -241,7 +245,10 @@ impl VendorRegistry {
                 .upstreams
                 .insert(source.name.clone(), upstream.clone());
             registry.insert(adapter_for(source, upstream));
-            registry.limit_reads(&source.name, source.max_concurrent_reads);
+            registry.limit_reads(
+                &source.name,
+                SourceReads::new(source.max_concurrent_reads, source.max_items_per_read),
+            );
         }
         registry
     }
@@ -250,18 +257,18 @@ impl VendorRegistry {
     /// register fakes.
     pub fn insert(&mut self, adapter: Arc<dyn VendorAdapter>) {
         let source = adapter.source().clone();
-        self.turns.entry(source.clone()).or_default();
+        self.reads.entry(source.clone()).or_default();
         self.adapters.insert(source, adapter);
     }
 
-    /// Lets `source` be read `max` times at once.
-    pub fn limit_reads(&mut self, source: &SourceName, max: usize) {
-        self.turns.insert(source.clone(), ReadTurns::new(max));
+    /// Sets how `source` may be read.
+    pub fn limit_reads(&mut self, source: &SourceName, reads: SourceReads) {
+        self.reads.insert(source.clone(), reads);
     }
 
-    /// The turns every read of `source` takes.
-    pub fn read_turns(&self, source: &SourceName) -> Option<&ReadTurns> {
-        self.turns.get(source)
+    /// How `source` may be read: the turn every read takes, the items one may hold.
+    pub fn reads(&self, source: &SourceName) -> Option<&SourceReads> {
+        self.reads.get(source)
     }
 
     /// How a configured source reaches its vendor: its quota, breaker and cool-down.

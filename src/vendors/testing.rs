@@ -26,7 +26,8 @@ pub(crate) fn source(
             per_second: 1000.try_into().unwrap(),
             burst: 1000.try_into().unwrap(),
         },
-        max_concurrent_reads: crate::vendors::turns::DEFAULT_MAX_CONCURRENT_READS,
+        max_concurrent_reads: crate::vendors::reads::DEFAULT_MAX_CONCURRENT_READS,
+        max_items_per_read: crate::vendors::reads::DEFAULT_MAX_ITEMS_PER_READ,
         vendor,
     }
 }

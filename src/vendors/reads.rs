@@ -1,7 +1,8 @@
-//! Reads of one source in progress at once (`sources[].max_concurrent_reads`): a read that
-//! is about to call the vendor (a time slice of a listing, or a conversation's messages)
-//! takes a turn and gives it back when it ends, so what reads hold (their state, vendor
-//! connections, answers and items) is bounded per source at any load.
+//! How one source may be read: `sources[].max_concurrent_reads` reads at once (a read that
+//! is about to call the vendor, a time slice of a listing or a conversation's messages,
+//! takes a turn and gives it back when it ends) and `sources[].max_items_per_read`
+//! conversations held by one read. So what a source's reads hold (their state, vendor
+//! connections, answers and items) is bounded by configuration at any load.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,10 +17,15 @@ use crate::metrics;
 pub const DEFAULT_MAX_CONCURRENT_READS: usize = 16;
 /// Largest `sources[].max_concurrent_reads`.
 pub const MAX_CONCURRENT_READS: usize = 4096;
+/// Default most conversations one read of a source holds.
+pub const DEFAULT_MAX_ITEMS_PER_READ: usize = 10_000;
+/// Largest `sources[].max_items_per_read`.
+pub const MAX_ITEMS_PER_READ: usize = 1_000_000;
 
-/// The turns of one source. Cheap to clone; clones share the turns.
+/// How one source may be read: its turns and the items one read may hold. Cheap to clone;
+/// clones share the turns.
 #[derive(Debug, Clone)]
-pub struct ReadTurns {
+pub struct SourceReads {
     inner: Arc<Inner>,
 }
 
@@ -27,6 +33,7 @@ pub struct ReadTurns {
 struct Inner {
     semaphore: Arc<Semaphore>,
     max: usize,
+    max_items: usize,
     waited: AtomicU64,
     refused: AtomicU64,
 }
@@ -50,18 +57,25 @@ pub struct ReadsSnapshot {
     pub refused: u64,
 }
 
-impl ReadTurns {
-    /// `max` reads at once (at least one).
-    pub fn new(max: usize) -> Self {
+impl SourceReads {
+    /// `max` reads at once, each holding at most `max_items` conversations (both at least
+    /// one).
+    pub fn new(max: usize, max_items: usize) -> Self {
         let max = max.clamp(1, MAX_CONCURRENT_READS);
         Self {
             inner: Arc::new(Inner {
                 semaphore: Arc::new(Semaphore::new(max)),
                 max,
+                max_items: max_items.clamp(1, MAX_ITEMS_PER_READ),
                 waited: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The most conversations one read may hold.
+    pub fn max_items(&self) -> usize {
+        self.inner.max_items
     }
 
     /// A turn for a read of `source`, waiting first in line (turns are given in order of
@@ -106,9 +120,9 @@ impl ReadTurns {
     }
 }
 
-impl Default for ReadTurns {
+impl Default for SourceReads {
     fn default() -> Self {
-        Self::new(DEFAULT_MAX_CONCURRENT_READS)
+        Self::new(DEFAULT_MAX_CONCURRENT_READS, DEFAULT_MAX_ITEMS_PER_READ)
     }
 }
 
@@ -120,7 +134,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_read_past_the_limit_waits_for_a_turn_and_is_busy_when_none_comes_in_time() {
-        let turns = ReadTurns::new(2);
+        let turns = SourceReads::new(2, 10);
         let far = Instant::now() + Duration::from_secs(60);
         let first = turns.take("a", far).await.unwrap();
         let _second = turns.take("a", far).await.unwrap();
@@ -152,13 +166,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn each_configured_source_gets_its_own_turns() {
+    async fn each_configured_source_gets_its_own_limits() {
         use crate::config::{Config, testing::env};
         use crate::ratelimit::QuotaStore;
         use crate::vendors::{Transport, VendorRegistry};
 
         let config = Config::parse(
-            "[[sources]]\nname = \"a\"\nvendor = \"gptbots\"\nbase_url = \"http://x\"\napi_key = \"k\"\nmax_concurrent_reads = 3\n\
+            "[[sources]]\nname = \"a\"\nvendor = \"gptbots\"\nbase_url = \"http://x\"\napi_key = \"k\"\nmax_concurrent_reads = 3\nmax_items_per_read = 50\n\
              [[sources]]\nname = \"b\"\nvendor = \"gptbots\"\nbase_url = \"http://x\"\napi_key = \"k\"\n",
             env,
         )
@@ -168,19 +182,15 @@ mod tests {
             &QuotaStore::from_config(&config.rate_limit).unwrap(),
             &Transport::new(config.server.body_limits()).unwrap(),
         );
-        let turns = |name: &str| {
-            registry
-                .read_turns(&name.parse().unwrap())
-                .unwrap()
-                .available()
-        };
+        let turns = |name: &str| registry.reads(&name.parse().unwrap()).unwrap().available();
         assert_eq!(turns("a"), 3);
         assert_eq!(turns("b"), DEFAULT_MAX_CONCURRENT_READS);
     }
 
     #[test]
-    fn the_limit_is_at_least_one_turn() {
-        assert_eq!(ReadTurns::new(0).available(), 1);
-        assert_eq!(ReadTurns::new(7).available(), 7);
+    fn the_limits_are_at_least_one() {
+        assert_eq!(SourceReads::new(0, 0).available(), 1);
+        assert_eq!(SourceReads::new(0, 0).max_items(), 1);
+        assert_eq!(SourceReads::new(7, 1).available(), 7);
     }
 }
