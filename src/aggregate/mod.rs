@@ -82,7 +82,7 @@ pub struct SourceHealth {
 }
 
 /// Everything known of how one source is doing, gathered in one place for `GET /sources`:
-/// the outcomes of its reads, its circuit breaker and its quota, and its reads at once.
+/// the outcomes of its reads, its circuit breaker, its quota and its reads at once.
 #[derive(Debug, Clone, Default)]
 pub struct SourceSnapshot {
     pub health: SourceHealth,
@@ -262,8 +262,8 @@ impl Aggregator {
             self.registry.reads(adapter.source()).cloned(),
         );
         let load = async move {
-            let (adapter, ctx, native_id, turns) = call;
-            let _turn = take_turn(turns.as_ref(), adapter.source(), &ctx).await?;
+            let (adapter, ctx, native_id, reads) = call;
+            let _turn = take_turn(reads.as_ref(), adapter.source(), &ctx).await?;
             adapter.list_messages(&ctx, &native_id).await.map(Arc::new)
         };
         let outcome = self
@@ -299,16 +299,16 @@ impl Aggregator {
     }
 }
 
-/// A turn of `turns` (`sources[].max_concurrent_reads`) for a read that is about to start,
-/// waiting for one within `ctx`'s budget. Only reads that call the vendor take one: a
-/// request that joins a read in flight, or finds it cached, does not.
+/// A turn of `source`'s `reads` (`sources[].max_concurrent_reads`) for a read that is
+/// about to start, waiting for one within `ctx`'s budget. Only reads that call the vendor
+/// take one: a request that joins a read in flight, or finds it cached, does not.
 async fn take_turn(
-    turns: Option<&SourceReads>,
+    reads: Option<&SourceReads>,
     source: &SourceName,
     ctx: &CallContext,
 ) -> Result<Option<ReadTurn>, VendorError> {
-    match turns {
-        Some(turns) => turns.take(source.as_str(), ctx.deadline).await.map(Some),
+    match reads {
+        Some(reads) => reads.take(source.as_str(), ctx.deadline).await.map(Some),
         None => Ok(None),
     }
 }

@@ -52,6 +52,7 @@ pub async fn list_sources(State(state): State<AppState>) -> Json<SourceList> {
                 breaker: breaker_view(upstream.breaker),
                 reads: ReadsView {
                     max: reads.max as u64,
+                    max_items: reads.max_items as u64,
                     in_progress: reads.in_progress as u64,
                     waited: reads.waited,
                     refused: reads.refused,

@@ -457,6 +457,8 @@ pub struct SourceView {
 pub struct ReadsView {
     /// Reads allowed at once (`sources[].max_concurrent_reads`).
     pub max: u64,
+    /// Conversations one read may hold (`sources[].max_items_per_read`).
+    pub max_items: u64,
     /// Reads in progress now.
     pub in_progress: u64,
     /// Reads that found every turn taken and waited, since start.

@@ -59,7 +59,7 @@ pub struct SourceConfig {
     /// `rate_limit`: `{ tier = "low" | "medium" | "high" }` or `{ per_second, burst }`.
     /// Default: the vendor's tier (`medium` for megaview, `low` for the others).
     pub rate_limit: RateLimit,
-    /// `max_concurrent_reads`: reads of this source in progress at once (a page of a
+    /// `max_concurrent_reads`: reads of this source in progress at once (a time slice of a
     /// listing, or a conversation's messages). Default 16.
     pub max_concurrent_reads: usize,
     /// `max_items_per_read`: most conversations one read of this source holds (a time

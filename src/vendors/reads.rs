@@ -49,6 +49,8 @@ pub struct ReadTurn {
 pub struct ReadsSnapshot {
     /// Reads allowed at once.
     pub max: usize,
+    /// Conversations one read may hold.
+    pub max_items: usize,
     /// Reads in progress now.
     pub in_progress: usize,
     /// Reads that found every turn taken and waited, since start.
@@ -113,6 +115,7 @@ impl SourceReads {
     pub fn snapshot(&self) -> ReadsSnapshot {
         ReadsSnapshot {
             max: self.inner.max,
+            max_items: self.inner.max_items,
             in_progress: self.inner.max - self.available(),
             waited: self.inner.waited.load(Ordering::Relaxed),
             refused: self.inner.refused.load(Ordering::Relaxed),
@@ -147,6 +150,7 @@ mod tests {
             turns.snapshot(),
             ReadsSnapshot {
                 max: 2,
+                max_items: 10,
                 in_progress: 2,
                 waited: 1,
                 refused: 1

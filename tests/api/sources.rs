@@ -127,6 +127,7 @@ async fn a_source_is_read_at_most_max_concurrent_reads_times_at_once() {
     }
     let reads = &app.source("assistant").await["reads"];
     assert_eq!(reads["max"], 1, "{reads}");
+    assert_eq!(reads["max_items"], 10_000, "{reads}");
     assert_eq!(reads["in_progress"], 0, "{reads}");
     assert!(reads["waited"].as_u64().unwrap() >= 1, "{reads}");
     assert_eq!(reads["refused"], 0, "{reads}");
