@@ -811,6 +811,10 @@ fn the_verdict_names_why_every_asked_source_failed() {
     let timeout = || SourceOutcome::Failed(VendorError::Timeout);
     assert_eq!(verdict_of(timeout(), timeout()), Err(Verdict::TimedOut));
     assert_eq!(verdict_of(timeout(), limited(1)), Err(Verdict::Failed));
+    let busy = || SourceOutcome::Failed(VendorError::SourceBusy);
+    let memory = || SourceOutcome::Failed(VendorError::VendorBytesExhausted);
+    assert_eq!(verdict_of(busy(), memory()), Err(Verdict::Busy));
+    assert_eq!(verdict_of(busy(), timeout()), Err(Verdict::Failed));
     // A skipped source is no failure: one failure among skips is still all that failed.
     let skipped = || SourceOutcome::Skipped("filter".to_owned());
     assert_eq!(verdict_of(skipped(), timeout()), Err(Verdict::TimedOut));

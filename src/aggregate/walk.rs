@@ -109,6 +109,8 @@ pub enum Verdict {
     RateLimited { retry_after: Duration },
     /// All timed out.
     TimedOut,
+    /// All were held back by the gateway's own limits (reads at once, answer memory).
+    Busy,
     /// All failed, for mixed or other reasons.
     Failed,
 }
@@ -319,6 +321,8 @@ fn verdict(reports: &[SourceReport]) -> Option<Verdict> {
         .all(|err| err.kind() == FailureKind::TimedOut)
     {
         Verdict::TimedOut
+    } else if failures.iter().all(|err| err.kind() == FailureKind::Busy) {
+        Verdict::Busy
     } else {
         Verdict::Failed
     })

@@ -90,6 +90,7 @@ pub struct ListConversationsQuery {
         (status = 401, description = "Auth is on and the bearer key is missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Every asked source is rate limited beyond the request's budget", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Every asked source failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every asked source was held back by the gateway's own limits (`ALL_SOURCES_BUSY`)", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "Every asked source timed out", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -270,6 +271,11 @@ fn all_failed(failed: AllFailed) -> ApiError {
             "every asked source timed out",
             None,
         ),
+        Verdict::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "every asked source was held back by the gateway's own limits; retry shortly",
+            Some(std::time::Duration::from_secs(1)),
+        ),
         Verdict::Failed => (StatusCode::BAD_GATEWAY, "every asked source failed", None),
     };
     ApiError::AllSourcesFailed {
@@ -277,5 +283,29 @@ fn all_failed(failed: AllFailed) -> ApiError {
         message: message.to_owned(),
         sources: failed.sources.iter().map(SourceStatusView::from).collect(),
         retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+    use crate::aggregate::AllFailed;
+
+    #[tokio::test]
+    async fn sources_all_held_back_by_the_gateways_own_limits_answer_503_with_a_retry() {
+        let response = all_failed(AllFailed {
+            verdict: Verdict::Busy,
+            sources: Vec::new(),
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "ALL_SOURCES_BUSY", "{problem}");
     }
 }

@@ -191,6 +191,7 @@ impl ApiError {
             },
             Self::AllSourcesFailed { status, .. } => match status.as_u16() {
                 429 => ErrorCode::AllSourcesRateLimited,
+                503 => ErrorCode::AllSourcesBusy,
                 504 => ErrorCode::AllSourcesTimedOut,
                 _ => ErrorCode::AllSourcesFailed,
             },

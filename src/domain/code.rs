@@ -58,6 +58,9 @@ codes! {
     AllSourcesTimedOut = "ALL_SOURCES_TIMED_OUT",
     /// Every source asked failed.
     AllSourcesFailed = "ALL_SOURCES_FAILED",
+    /// Every source asked was held back by the gateway's own limits (reads of a source at
+    /// once, vendor answer memory), not by a vendor.
+    AllSourcesBusy = "ALL_SOURCES_BUSY",
     /// The request's budget ran out.
     RequestTimeout = "REQUEST_TIMEOUT",
     /// The gateway is at its limit of requests in progress.
