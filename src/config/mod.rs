@@ -298,6 +298,23 @@ impl RawConfig {
     }
 }
 
+/// `value` when within `range`, `default` when absent; otherwise an error naming `key`.
+pub(super) fn within(
+    value: Option<usize>,
+    key: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(value) if range.contains(&value) => Ok(value),
+        Some(_) => Err(invalid(
+            key,
+            format!("must be between {} and {}", range.start(), range.end()),
+        )),
+    }
+}
+
 /// A duration in milliseconds at `key`: `default` when absent, at most one hour, and 0
 /// only where `allow_zero`.
 fn millis(

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::error::{ConfigError, invalid};
-use super::millis;
 use super::store::{RateLimit, RawRateLimit, rate_limit};
+use super::{millis, within};
 use crate::vendors::BodyLimits;
 pub use crate::vendors::budget::{
     DEFAULT_MAX_TRANSCRIPT_BYTES, DEFAULT_MAX_VENDOR_BODY_BYTES, DEFAULT_MAX_VENDOR_BYTES_IN_FLIGHT,
@@ -282,23 +282,6 @@ fn bytes(
                 range.start(),
                 range.end()
             ),
-        )),
-    }
-}
-
-/// `value` when within `range`, `default` when absent; otherwise an error naming `key`.
-fn within(
-    value: Option<usize>,
-    key: &str,
-    default: usize,
-    range: std::ops::RangeInclusive<usize>,
-) -> Result<usize, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(value) if range.contains(&value) => Ok(value),
-        Some(_) => Err(invalid(
-            key,
-            format!("must be between {} and {}", range.start(), range.end()),
         )),
     }
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::{ConfigError, invalid};
-use super::millis;
 use super::store::{RawRateLimit, rate_limit};
+use super::{millis, within};
 use crate::domain::{InvalidId, SourceName, VendorKind};
 use crate::vendors::config::key_names;
 use crate::vendors::reads::{
@@ -33,8 +33,8 @@ struct RawSource {
     timeout_ms: Option<u64>,
     timezone: Option<String>,
     rate_limit: Option<RawRateLimit>,
-    max_concurrent_reads: Option<u64>,
-    max_items_per_read: Option<u64>,
+    max_concurrent_reads: Option<usize>,
+    max_items_per_read: Option<usize>,
 }
 
 /// One `[[sources]]` entry whose keys are all known and whose common keys have the right
@@ -156,17 +156,17 @@ fn source(
         &key("rate_limit"),
     )?;
 
-    let max_concurrent_reads = at_most(
+    let max_concurrent_reads = within(
         raw.max_concurrent_reads,
         &key("max_concurrent_reads"),
         DEFAULT_MAX_CONCURRENT_READS,
-        MAX_CONCURRENT_READS,
+        1..=MAX_CONCURRENT_READS,
     )?;
-    let max_items_per_read = at_most(
+    let max_items_per_read = within(
         raw.max_items_per_read,
         &key("max_items_per_read"),
         DEFAULT_MAX_ITEMS_PER_READ,
-        MAX_ITEMS_PER_READ,
+        1..=MAX_ITEMS_PER_READ,
     )?;
 
     // What is left is the vendor's part. Another vendor's keys are set aside and refused
@@ -192,20 +192,6 @@ fn source(
         max_items_per_read,
         vendor: settings,
     })
-}
-
-/// `value` (or `default`) when it is from 1 to `max`.
-fn at_most(
-    value: Option<u64>,
-    key: &str,
-    default: usize,
-    max: usize,
-) -> Result<usize, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
-        Some(n) => Err(invalid(key, format!("must be from 1 to {max}, not {n}"))),
-    }
 }
 
 /// Every key a source may have: the common ones, then each vendor's.
