@@ -550,8 +550,8 @@ struct Gateway {
 }
 
 impl Gateway {
-    /// `cache_ttl_ms`: `None` keeps the default.
-    /// Reads at once out of the way, like the quotas: the gateway's own cost is measured.
+    /// `cache_ttl_ms`: `None` keeps the default. Reads at once are out of the way, like the
+    /// quotas: the gateway's own cost is measured.
     fn start(
         work: &Path,
         name: &str,

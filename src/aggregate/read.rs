@@ -233,9 +233,11 @@ impl Aggregator {
     ) -> Result<Arc<Slice>, VendorError> {
         let load = async {
             let source = adapter.source();
-            let _turn = take_turn(self.registry.reads(source), source, ctx).await?;
+            let reads = self.registry.reads(source);
+            let _turn = take_turn(reads, source, ctx).await?;
+            let max_items = reads.map_or(DEFAULT_MAX_ITEMS_PER_READ, SourceReads::max_items);
             // Boxed, so a read waiting for its turn holds a pointer, not the read's state.
-            Box::pin(self.read_slice(ctx, adapter, query, split))
+            Box::pin(self.read_slice(ctx, adapter, query, split, max_items))
                 .await
                 .map(Arc::new)
         };
@@ -244,20 +246,17 @@ impl Aggregator {
             .await
     }
 
-    /// Reads the vendor pages of one slice and keeps what matches the query exactly. Each
-    /// page is kept on its own until the slice is complete (then the slice is), so a
-    /// request cut short leaves its progress for the next one.
+    /// Reads the vendor pages of one slice and keeps what matches the query exactly, at
+    /// most `max_items` of them. Each page is kept on its own until the slice is complete
+    /// (then the slice is), so a request cut short leaves its progress for the next one.
     async fn read_slice(
         &self,
         ctx: &CallContext,
         adapter: &Arc<dyn VendorAdapter>,
         query: &ConversationQuery,
         split: Option<SplitRule>,
+        max_items: usize,
     ) -> Result<Slice, VendorError> {
-        let max_items = self
-            .registry
-            .reads(adapter.source())
-            .map_or(DEFAULT_MAX_ITEMS_PER_READ, SourceReads::max_items);
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen_cursors = HashSet::new();
