@@ -878,8 +878,6 @@ impl Wrk {
         })
     }
 
-    /// Load with `connections` for the configured time; peak RSS of `pids` (summed) over
-    /// the run.
     /// Load with `connections` for the configured time (every request its own window when
     /// `distinct` is given); peak RSS of `pids` (summed) over the run.
     fn run_with_rss(
