@@ -4,7 +4,8 @@
 # benchmark CPU per request moves by up to a third on a shared machine; alternating the two
 # binaries, with the gateway pinned to one core and the simulators and wrk to another,
 # makes that noise hit both alike.
-# Usage: scripts/bench-ab.sh [REV] [ROUNDS] [SECONDS]   (defaults: HEAD~1, 3, 6)
+# Usage: scripts/bench-ab.sh [REV] [ROUNDS] [SECONDS]   (defaults: HEAD~1, 3, 6); AB_SOURCES
+# picks sources (default: assistant sales helpdesk inbox).
 # Each run: wrk at 32 connections for SECONDS, every request a window of its own (so no
 # vendor call is shared), cache off, quotas out of the way; CPU from /proc/<pid>/stat.
 # REV is built once into target/ab (its own target directory, so this tree's is untouched).
@@ -80,8 +81,18 @@ email = "admin@demo.udesk.cn"
 api_token = "demo-udesk-api-token"
 robot_id = 83
 $limit
+
+[[sources]]
+name = "inbox"
+vendor = "jijyun"
+base_url = "http://$sim/jijyun"
+api_key = "demo-jijyun-api-key"
+$limit
 EOF
 }
+
+# Jijyun lists per customer: the simulators' customer with chats every day.
+inbox_customer=88001234
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -99,7 +110,9 @@ run() {
     sleep 0.1
   done
   since=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%S.000Z)
-  local prefix="/conversations?source=$source&since=$since&until="
+  local filter=""
+  [ "$source" = inbox ] && filter="&customer_id=$inbox_customer"
+  local prefix="/conversations?source=$source$filter&since=$since&until="
   base=$(date +%s%3N)
   "${others_cpu[@]}" wrk -t1 -c4 -d2s -s benches/wrk-distinct.lua "http://127.0.0.1:$port" \
     -- "$prefix" "$((base - 100000000))" >/dev/null
@@ -115,7 +128,7 @@ run() {
 echo "bench-ab: $rounds rounds of ${seconds}s per source and binary, $rev then this tree" >&2
 echo "| source | $rev µs / request | this tree µs / request | change | runs (before → after) |"
 echo "|---|---:|---:|---:|---|"
-for source in assistant sales helpdesk; do
+for source in ${AB_SOURCES:-assistant sales helpdesk inbox}; do
   befores=()
   afters=()
   for _ in $(seq "$rounds"); do

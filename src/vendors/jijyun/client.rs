@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use url::Url;
 
 use super::model::{Chat, Envelope, RecordRequest};
@@ -31,12 +31,13 @@ impl JijyunClient {
         }
     }
 
-    /// `POST /v1/openapi/chat/record`: every chat of one contact, messages inline.
-    pub(super) async fn chat_record(
+    /// `POST /v1/openapi/chat/record`: every chat of one contact, messages inline, each
+    /// message read as `M`.
+    pub(super) async fn chat_record<M: DeserializeOwned>(
         &self,
         ctx: &CallContext,
         body: &RecordRequest,
-    ) -> Result<Vec<WithRaw<Chat>>, VendorError> {
+    ) -> Result<Vec<WithRaw<Chat<M>>>, VendorError> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| VendorError::Transport("the base URL cannot take a path".to_owned()))?
@@ -55,7 +56,9 @@ impl JijyunClient {
 
 /// Reads an answer. HTTP statuses carry the account-level failures (401 key, 402 balance,
 /// 429 throttle: ../shared/vendors/jijyun.md §4–5); `Code` carries the business ones.
-pub(super) fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, VendorError> {
+pub(super) fn read<M: DeserializeOwned>(
+    response: &UpstreamResponse,
+) -> Result<Vec<WithRaw<Chat<M>>>, VendorError> {
     match response.status {
         StatusCode::UNAUTHORIZED => return Err(VendorError::Unauthorized),
         StatusCode::PAYMENT_REQUIRED => {
@@ -72,7 +75,7 @@ pub(super) fn read(response: &UpstreamResponse) -> Result<Vec<WithRaw<Chat>>, Ve
         status if status.is_server_error() => return Err(response.status_error()),
         _ => {}
     }
-    let typed = serde_json::from_slice::<Envelope<Vec<WithRaw<Chat>>>>(&response.body);
+    let typed = serde_json::from_slice::<Envelope<Vec<WithRaw<Chat<M>>>>>(&response.body);
     let (code, chats) = match typed {
         Ok(envelope) => (envelope.code(), Ok(envelope.data.unwrap_or_default())),
         // A failure's `Data` is a reason, not chats: only then is the body read again, for

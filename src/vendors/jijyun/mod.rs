@@ -15,9 +15,10 @@ use chrono_tz::Tz;
 
 use self::client::JijyunClient;
 use self::config::JijyunSettings;
-use self::model::RecordRequest;
+use self::model::{ChatMessage, RecordRequest};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
+use crate::vendors::wire::WithRaw;
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, SourceConfig, Upstream, VendorAdapter,
     VendorError,
@@ -101,7 +102,10 @@ impl VendorAdapter for JijyunAdapter {
         request.start_time = format_local(query.since, self.timezone, SPACE_FORMAT);
         request.end_time = format_local(query.until, self.timezone, SPACE_FORMAT);
         request.seat_member.extend(query.agent_id.clone());
-        let chats = self.client.chat_record(ctx, &request).await?;
+        let chats = self
+            .client
+            .chat_record::<ChatMessage>(ctx, &request)
+            .await?;
         Ok(ConversationBatch {
             items: chats
                 .into_iter()
@@ -124,7 +128,10 @@ impl VendorAdapter for JijyunAdapter {
             .filter(|(customer, chat)| !customer.is_empty() && !chat.is_empty())
             .ok_or(VendorError::NotFound)?;
         let request = self.record_request(customer_id, MESSAGES_LOOKBACK_DAYS);
-        let chats = self.client.chat_record(ctx, &request).await?;
+        let chats = self
+            .client
+            .chat_record::<WithRaw<ChatMessage>>(ctx, &request)
+            .await?;
         let chat = chats
             .into_iter()
             .find(|chat| chat.chat_id() == chat_id)

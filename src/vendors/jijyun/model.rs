@@ -8,14 +8,6 @@ use crate::domain::{
 };
 use crate::vendors::wire::{self, Scalar, WithRaw};
 
-/// `sender_type` of the end user.
-const SENDER_USER: &str = "用户";
-/// `sender_type` of the service side (AI assistant or human seat).
-const SENDER_SERVICE: &str = "客服";
-/// `message_type` of an AI chat.
-const TYPE_AI: &str = "AI对话";
-/// `message_type` of a human chat.
-const TYPE_HUMAN: &str = "人工对话";
 /// Prefixes Jijyun writes into human-chat contents (../shared/vendors/jijyun.md §2).
 const CONTENT_PREFIXES: [&str; 3] = ["访客发送", "人工回复", "客服回复"];
 /// Longest title taken from the first customer message, in characters.
@@ -58,27 +50,55 @@ impl<T> Envelope<T> {
     }
 }
 
-/// One chat of the contact, messages inline.
+/// One chat of the contact, messages inline. `M` is how each message is read: the list
+/// reads [`ChatMessage`] alone, the messages route [`WithRaw<ChatMessage>`], so a list
+/// never pays for keeping each message's text.
 #[derive(Debug, Deserialize)]
-pub(super) struct Chat {
+pub(super) struct Chat<M> {
     chat_id: String,
-    messages: Option<Vec<WithRaw<ChatMessage>>>,
+    messages: Option<Vec<M>>,
 }
 
 /// One message of a chat: no id and no time.
 #[derive(Debug, Deserialize)]
 pub(super) struct ChatMessage {
     content: Option<String>,
-    message_type: Option<String>,
-    sender_type: Option<String>,
+    message_type: Option<MessageType>,
+    sender_type: Option<SenderType>,
 }
 
-impl WithRaw<Chat> {
+/// `sender_type`: who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum SenderType {
+    /// The end user.
+    #[serde(rename = "用户")]
+    User,
+    /// The service side (AI assistant or human seat).
+    #[serde(rename = "客服")]
+    Service,
+    #[serde(other)]
+    Other,
+}
+
+/// `message_type`: whether the assistant or a human seat was answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum MessageType {
+    #[serde(rename = "AI对话")]
+    Ai,
+    #[serde(rename = "人工对话")]
+    Human,
+    #[serde(other)]
+    Other,
+}
+
+impl<M> WithRaw<Chat<M>> {
     /// The vendor's chat id.
     pub(super) fn chat_id(&self) -> &str {
         &self.item.chat_id
     }
+}
 
+impl WithRaw<Chat<ChatMessage>> {
     /// The chat as a domain conversation with native id `{customer_id}:{chat_id}`: the
     /// messages route needs the customer to ask the vendor again. The record API gives no
     /// times, so the gateway lists these after every timed conversation.
@@ -86,13 +106,12 @@ impl WithRaw<Chat> {
         let messages = self.item.messages.as_deref().unwrap_or_default();
         let title = messages
             .iter()
-            .filter(|message| message.item.sender_type.as_deref() == Some(SENDER_USER))
-            .map(|message| strip_prefix(message.item.content.as_deref().unwrap_or_default()))
+            .filter(|message| message.sender_type == Some(SenderType::User))
+            .map(|message| strip_prefix(message.content.as_deref().unwrap_or_default()))
             .find(|content| !content.is_empty())
             .map(truncate_title);
-        let is_human =
-            |m: &WithRaw<ChatMessage>| m.item.message_type.as_deref() == Some(TYPE_HUMAN);
-        let is_ai = |m: &WithRaw<ChatMessage>| m.item.message_type.as_deref() == Some(TYPE_AI);
+        let is_human = |m: &ChatMessage| m.message_type == Some(MessageType::Human);
+        let is_ai = |m: &ChatMessage| m.message_type == Some(MessageType::Ai);
         let channel = if messages.iter().any(is_human) {
             Some("human_handoff")
         } else if !messages.is_empty() && messages.iter().all(is_ai) {
@@ -119,7 +138,9 @@ impl WithRaw<Chat> {
             vendor_data: self.raw,
         }
     }
+}
 
+impl WithRaw<Chat<WithRaw<ChatMessage>>> {
     /// The chat's messages in the order the vendor sent them. Ids are their positions,
     /// which stay stable as long as the vendor's order does.
     pub(super) fn into_messages(self) -> Vec<Message> {
@@ -136,10 +157,10 @@ impl WithRaw<Chat> {
 impl WithRaw<ChatMessage> {
     fn into_domain(self, index: usize) -> Message {
         let item = self.item;
-        let role = match (item.sender_type.as_deref(), item.message_type.as_deref()) {
-            (Some(SENDER_USER), _) => Role::Customer,
-            (Some(SENDER_SERVICE), Some(TYPE_AI)) => Role::Bot,
-            (Some(SENDER_SERVICE), Some(TYPE_HUMAN)) => Role::Agent,
+        let role = match (item.sender_type, item.message_type) {
+            (Some(SenderType::User), _) => Role::Customer,
+            (Some(SenderType::Service), Some(MessageType::Ai)) => Role::Bot,
+            (Some(SenderType::Service), Some(MessageType::Human)) => Role::Agent,
             _ => Role::System,
         };
         Message {
