@@ -81,8 +81,9 @@ where
             return self.share(key, load).await;
         };
         crate::metrics::cache_lookup(self.name, cache.contains_key(&key));
-        cache
-            .try_get_with(key, load)
+        // Boxed: moka's future is large, and without the box every read of every request,
+        // also one waiting for its turn with the cache off, would carry room for it.
+        Box::pin(cache.try_get_with(key, load))
             .await
             .map_err(|err| (*err).clone())
     }

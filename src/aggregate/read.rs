@@ -231,7 +231,9 @@ impl Aggregator {
         query: &ConversationQuery,
         split: Option<SplitRule>,
     ) -> Result<Arc<Slice>, VendorError> {
-        let load = async {
+        // Boxed: the read is nested several futures deep, each of which would otherwise
+        // carry room for it (and a request waiting for its turn holds them all).
+        let load = Box::pin(async {
             let source = adapter.source();
             let reads = self.registry.reads(source);
             let _turn = take_turn(reads, source, ctx).await?;
@@ -240,7 +242,7 @@ impl Aggregator {
             Box::pin(self.read_slice(ctx, adapter, query, split, max_items))
                 .await
                 .map(Arc::new)
-        };
+        });
         self.slices
             .get((adapter.source().clone(), query.clone()), load)
             .await

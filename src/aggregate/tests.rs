@@ -821,3 +821,22 @@ fn the_verdict_names_why_every_asked_source_failed() {
     assert_eq!(verdict_of(skipped(), skipped()), Ok(()));
     assert_eq!(verdict_of(SourceOutcome::Ok, timeout()), Ok(()));
 }
+
+#[test]
+fn a_source_read_waiting_for_its_turn_holds_little_memory() {
+    // Every request holds one such read per source while it waits for turns, so at 256
+    // connections of four-source requests 4 KiB more per read is 4 MiB more. (Before the
+    // read of a slice was boxed: 3 KiB here, 6 KiB in a release build of the real adapters.)
+    let vendor = Arc::new(FakeVendor::new("a", &[Some(1)]));
+    let mut registry = VendorRegistry::default();
+    registry.insert(vendor.clone());
+    for ttl in [Duration::ZERO, Duration::from_secs(60)] {
+        let aggregator = Aggregator::new(registry.clone(), &CacheConfig::with_ttl(ttl));
+        let ctx = CallContext::with_budget(Duration::from_secs(1));
+        let adapter: Arc<dyn VendorAdapter> = vendor.clone();
+        let query = window(0, 100);
+        let read = aggregator.read_source(&ctx, &adapter, &query, None, 20);
+        let size = std::mem::size_of_val(&read);
+        assert!(size <= 2048, "{size} bytes with a cache TTL of {ttl:?}");
+    }
+}
