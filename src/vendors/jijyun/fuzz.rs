@@ -24,11 +24,9 @@ pub(in crate::vendors) fn record(
             .sum())
     } else {
         let chats = client::read::<ChatMessage>(response)?;
-        for chat in &chats {
-            let _ = chat.chat_id();
-        }
         let count = chats.len();
         for chat in chats {
+            let _ = chat.chat_id();
             chat.into_domain(source, "88001234");
         }
         Ok(count)
