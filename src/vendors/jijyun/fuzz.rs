@@ -1,11 +1,12 @@
 //! Fuzzing entry points: Jijyun answers read the way the adapter reads them.
 
+use serde::de::IgnoredAny;
+
 use super::client;
 use super::model::ChatMessage;
 use crate::domain::SourceName;
 use crate::vendors::VendorError;
 use crate::vendors::http::UpstreamResponse;
-use crate::vendors::wire::WithRaw;
 
 /// A chat record answer, mapped to domain conversations (`as_messages`: to messages).
 pub(in crate::vendors) fn record(
@@ -14,14 +15,12 @@ pub(in crate::vendors) fn record(
     as_messages: bool,
 ) -> Result<usize, VendorError> {
     if as_messages {
-        let chats = client::read::<WithRaw<ChatMessage>>(response)?;
-        Ok(chats
-            .into_iter()
-            .map(|chat| {
-                let _ = chat.chat_id();
-                chat.into_messages().len()
-            })
-            .sum())
+        let mut count = 0;
+        for chat in client::read::<IgnoredAny>(response)? {
+            let _ = chat.chat_id();
+            count += chat.into_messages()?.len();
+        }
+        Ok(count)
     } else {
         let chats = client::read::<ChatMessage>(response)?;
         let count = chats.len();

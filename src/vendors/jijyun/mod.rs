@@ -12,13 +12,13 @@ mod tests;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use serde::de::IgnoredAny;
 
 use self::client::JijyunClient;
 use self::config::JijyunSettings;
 use self::model::{ChatMessage, RecordRequest};
 use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
-use crate::vendors::wire::WithRaw;
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, SourceConfig, Upstream, VendorAdapter,
     VendorError,
@@ -128,15 +128,12 @@ impl VendorAdapter for JijyunAdapter {
             .filter(|(customer, chat)| !customer.is_empty() && !chat.is_empty())
             .ok_or(VendorError::NotFound)?;
         let request = self.record_request(customer_id, MESSAGES_LOOKBACK_DAYS);
-        let chats = self
-            .client
-            .chat_record::<WithRaw<ChatMessage>>(ctx, &request)
-            .await?;
+        let chats = self.client.chat_record::<IgnoredAny>(ctx, &request).await?;
         let chat = chats
             .into_iter()
             .find(|chat| chat.chat_id() == chat_id)
             .ok_or(VendorError::NotFound)?;
-        Ok(chat.into_messages())
+        chat.into_messages()
     }
 }
 

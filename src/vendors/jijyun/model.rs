@@ -1,11 +1,13 @@
 //! Jijyun wire format (`/v1/openapi/chat/record`) and its mapping to domain types.
 //! Serde only: no HTTP here.
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
+use crate::vendors::VendorError;
 use crate::vendors::wire::{self, Scalar, WithRaw};
 
 /// Prefixes Jijyun writes into human-chat contents (../shared/vendors/jijyun.md §2).
@@ -51,8 +53,9 @@ impl<T> Envelope<T> {
 }
 
 /// One chat of the contact, messages inline. `M` is how each message is read: the list
-/// reads [`ChatMessage`] alone, the messages route [`WithRaw<ChatMessage>`], so a list
-/// never pays for keeping each message's text.
+/// reads [`ChatMessage`] alone, so it never pays for keeping each message's text; the
+/// messages route skips them ([`IgnoredAny`]) until it has found its chat, then reads that
+/// one's as [`WithRaw<ChatMessage>`].
 #[derive(Debug, Deserialize)]
 pub(super) struct Chat<M> {
     chat_id: String,
@@ -140,17 +143,20 @@ impl WithRaw<Chat<ChatMessage>> {
     }
 }
 
-impl WithRaw<Chat<WithRaw<ChatMessage>>> {
+impl WithRaw<Chat<IgnoredAny>> {
     /// The chat's messages in the order the vendor sent them. Ids are their positions,
-    /// which stay stable as long as the vendor's order does.
-    pub(super) fn into_messages(self) -> Vec<Message> {
-        self.item
+    /// which stay stable as long as the vendor's order does. Only this chat's messages are
+    /// read (from its kept JSON): the answer holds every chat of the customer over a year.
+    pub(super) fn into_messages(self) -> Result<Vec<Message>, VendorError> {
+        let chat: Chat<WithRaw<ChatMessage>> = serde_json::from_str(self.raw.json())
+            .map_err(|err| VendorError::Decode(err.to_string()))?;
+        Ok(chat
             .messages
             .unwrap_or_default()
             .into_iter()
             .enumerate()
             .map(|(index, message)| message.into_domain(index))
-            .collect()
+            .collect())
     }
 }
 

@@ -361,6 +361,44 @@ async fn list_messages_maps_ai_replies_to_the_bot_and_unknown_senders_to_the_sys
 }
 
 #[tokio::test]
+async fn list_messages_reads_only_the_asked_chat_messages() {
+    // Another chat of the customer carries messages that are not objects: the route only
+    // reads the messages of the chat it was asked for, so that chat does not fail it.
+    let server = MockServer::start().await;
+    let body = json!({
+        "Code": 2000,
+        "Data": [
+            { "chat_id": "other", "messages": [7, "not a message"] },
+            { "chat_id": CHAT, "messages": [
+                { "content": "在吗", "message_type": "AI对话", "sender_type": "用户" }
+            ]},
+            { "chat_id": "broken", "messages": [{ "content": 7 }] }
+        ]
+    });
+    Mock::given(method("POST"))
+        .and(path(RECORD_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let adapter = adapter(&server, Duration::from_secs(5));
+
+    let messages = adapter
+        .list_messages(&ctx(), &format!("{CUSTOMER}:{CHAT}"))
+        .await
+        .unwrap();
+    let broken = adapter
+        .list_messages(&ctx(), &format!("{CUSTOMER}:broken"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].content, "在吗");
+    assert_eq!(messages[0].vendor_data.to_value()["content"], "在吗");
+    assert!(matches!(broken, VendorError::Decode(_)), "{broken:?}");
+}
+
+#[tokio::test]
 async fn list_messages_reports_not_found_when_the_vendor_does_not_know_the_conversation() {
     // Arrange
     let server = MockServer::start().await;
