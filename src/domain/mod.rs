@@ -12,4 +12,4 @@ pub use ids::{
     ConversationId, InvalidId, MAX_NATIVE_ID_LEN, MAX_SOURCE_NAME_LEN, SourceName, VendorKind,
 };
 pub use message::{ContentType, Message, Role};
-pub use vendor_data::VendorData;
+pub use vendor_data::{LocateItems, VendorAnswer, VendorData};

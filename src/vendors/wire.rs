@@ -6,7 +6,7 @@ use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::domain::VendorData;
+use crate::domain::{LocateItems, VendorAnswer, VendorData};
 
 /// A vendor item parsed into `T`, with its JSON kept unchanged for `vendor_data`.
 #[derive(Debug)]
@@ -17,14 +17,50 @@ pub(crate) struct WithRaw<T> {
     pub(crate) raw: VendorData,
 }
 
-impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
-        let item = parse_raw(&raw).map_err(serde::de::Error::custom)?;
-        Ok(Self {
-            item,
-            raw: VendorData::from_raw(raw),
-        })
+/// A vendor answer's text, read typed first; its items then share it as their
+/// `vendor_data` (see [`VendorAnswer`]).
+///
+/// Reading each item's raw text while parsing and then the item from that text, as the
+/// gateway did before, cost a second pass over every item with a parser of its own and
+/// two copies of its text; most requests never ask for `vendor_data`.
+pub(crate) struct AnswerText(Box<str>);
+
+/// Its length only: an answer's text is the vendor's, and never reaches a log line.
+impl fmt::Debug for AnswerText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AnswerText({} bytes)", self.0.len())
+    }
+}
+
+impl From<&str> for AnswerText {
+    fn from(text: &str) -> Self {
+        Self(Box::from(text))
+    }
+}
+
+impl AnswerText {
+    /// The body as text, or `None` when it is not UTF-8 (and so not JSON).
+    pub(crate) fn new(body: &[u8]) -> Option<Self> {
+        std::str::from_utf8(body).ok().map(Self::from)
+    }
+
+    /// Reads a `T` from the text.
+    pub(crate) fn read<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
+        serde_json::from_str(&self.0)
+    }
+
+    /// The items read typed from this answer, each keeping the answer for its
+    /// `vendor_data`; `locate` reads the same list's raw items, when one is asked for.
+    pub(crate) fn into_items<T>(self, items: Vec<T>, locate: LocateItems) -> Vec<WithRaw<T>> {
+        let answer = VendorAnswer::new(self.0, locate);
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| WithRaw {
+                item,
+                raw: VendorData::in_answer(&answer, index),
+            })
+            .collect()
     }
 }
 

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::model::{ConversationPage, MessagePage};
 use crate::vendors::http::UpstreamResponse;
-use crate::vendors::wire::Scalar;
+use crate::vendors::wire::{AnswerText, Scalar};
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// Largest page both list endpoints serve.
@@ -53,7 +53,7 @@ impl GptbotsClient {
         &self,
         ctx: &CallContext,
         params: &ListParams<'_>,
-    ) -> Result<Option<ConversationPage>, VendorError> {
+    ) -> Result<Option<(ConversationPage, AnswerText)>, VendorError> {
         let mut query = vec![
             ("conversation_type", params.conversation_type.to_owned()),
             ("start_time", params.start_ms.to_string()),
@@ -75,7 +75,7 @@ impl GptbotsClient {
         ctx: &CallContext,
         conversation_id: &str,
         page: u32,
-    ) -> Result<Option<MessagePage>, VendorError> {
+    ) -> Result<Option<(MessagePage, AnswerText)>, VendorError> {
         let query = [
             ("conversation_id", conversation_id.to_owned()),
             ("page", page.to_string()),
@@ -90,7 +90,7 @@ impl GptbotsClient {
         endpoint: &'static str,
         segments: &[&str],
         query: &[(&str, String)],
-    ) -> Result<Option<T>, VendorError> {
+    ) -> Result<Option<(T, AnswerText)>, VendorError> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| VendorError::Transport("the base URL cannot take a path".to_owned()))?
@@ -107,15 +107,19 @@ impl GptbotsClient {
     }
 }
 
-/// Reads an answer in one pass: the bare payload on success, `{code, message}` on failure.
+/// Reads an answer in one pass: the bare payload on success, `{code, message}` on failure,
+/// with the answer's text for the payload's items.
 /// The failure body may come with HTTP 200 or an error status
 /// (../shared/vendors/gptbots.md §5); every payload type reads `code` beside its own fields.
-pub(super) fn read<T: Answer>(response: &UpstreamResponse) -> Result<Option<T>, VendorError> {
-    let answer = serde_json::from_slice::<T>(&response.body);
+pub(super) fn read<T: Answer>(
+    response: &UpstreamResponse,
+) -> Result<Option<(T, AnswerText)>, VendorError> {
+    let text = AnswerText::new(&response.body);
+    let answer = text.as_ref().map(|text| text.read::<T>());
     let code = match &answer {
-        Ok(answer) => answer.failure_code(),
+        Some(Ok(answer)) => answer.failure_code(),
         // Only a body that is not the payload pays for a second look at its `code`.
-        Err(_) => failure_code(&response.body),
+        _ => failure_code(&response.body),
     };
     if let Some(code) = code {
         return if code == BEYOND_DATA {
@@ -127,13 +131,15 @@ pub(super) fn read<T: Answer>(response: &UpstreamResponse) -> Result<Option<T>, 
     if !response.status.is_success() {
         return Err(response.status_error());
     }
-    answer.map(Some).map_err(|err| {
-        if serde_json::from_slice::<IgnoredAny>(&response.body).is_err() {
-            VendorError::Decode("GPTBots sent a non-JSON body".to_owned())
-        } else {
-            VendorError::Decode(err.to_string())
+    match (answer, text) {
+        (Some(Ok(answer)), Some(text)) => Ok(Some((answer, text))),
+        (Some(Err(err)), _) if serde_json::from_slice::<IgnoredAny>(&response.body).is_ok() => {
+            Err(VendorError::Decode(err.to_string()))
         }
-    })
+        _ => Err(VendorError::Decode(
+            "GPTBots sent a non-JSON body".to_owned(),
+        )),
+    }
 }
 
 /// A payload GPTBots answers with, read together with the `code` of a failure body.

@@ -10,11 +10,11 @@ pub(in crate::vendors) fn list(
     response: &UpstreamResponse,
     source: &SourceName,
 ) -> Result<usize, VendorError> {
-    let Some(page) = client::read::<model::ConversationPage>(response)? else {
+    let Some((page, text)) = client::read::<model::ConversationPage>(response)? else {
         return Ok(0);
     };
     let conversations: Vec<_> = page
-        .into_items()
+        .into_items(text)
         .into_iter()
         .map(|item| item.into_domain(source))
         .collect();
@@ -23,9 +23,9 @@ pub(in crate::vendors) fn list(
 
 /// A message page, mapped to domain messages.
 pub(in crate::vendors) fn messages(response: &UpstreamResponse) -> Result<usize, VendorError> {
-    let Some(page) = client::read::<model::MessagePage>(response)? else {
+    let Some((page, text)) = client::read::<model::MessagePage>(response)? else {
         return Ok(0);
     };
     let _ = page.total();
-    Ok(model::into_messages(page.into_items()).len())
+    Ok(model::into_messages(page.into_items(text)).len())
 }

@@ -93,11 +93,11 @@ impl VendorAdapter for GptbotsAdapter {
             page,
             user_id: query.customer_id.as_deref().filter(|id| !id.is_empty()),
         };
-        let Some(batch) = self.client.conversation_page(ctx, &params).await? else {
+        let Some((batch, text)) = self.client.conversation_page(ctx, &params).await? else {
             return beyond_data(page).map(|()| ConversationBatch::empty());
         };
         let total = batch.total_hint();
-        let items = batch.into_items();
+        let items = batch.into_items(text);
         // `total`'s meaning is unclear (../shared/vendors/gptbots.md §2): a full page is
         // the only sign that another one may follow.
         let next_cursor = (items.len() >= PAGE_SIZE as usize).then(|| (page + 1).to_string());
@@ -118,12 +118,12 @@ impl VendorAdapter for GptbotsAdapter {
     ) -> Result<Vec<Message>, VendorError> {
         let mut items = Vec::new();
         for page in 1..=MAX_MESSAGE_PAGES {
-            let Some(batch) = self.client.message_page(ctx, native_id, page).await? else {
+            let Some((batch, text)) = self.client.message_page(ctx, native_id, page).await? else {
                 beyond_data(page)?;
                 return Ok(model::into_messages(items));
             };
             let total = batch.total();
-            let received = batch.into_items();
+            let received = batch.into_items(text);
             let short = received.len() < PAGE_SIZE as usize;
             items.extend(received);
             if short || total.is_some_and(|total| items.len() as u64 >= total) {

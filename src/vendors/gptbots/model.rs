@@ -4,18 +4,19 @@
 use std::collections::HashSet;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::client::Answer;
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
 use crate::vendors::time::from_millis;
-use crate::vendors::wire::{Scalar, WithRaw};
+use crate::vendors::wire::{AnswerText, Scalar, WithRaw};
 
-/// Answer of `GET /v1/bot/conversation/page`.
+/// Answer of `GET /v1/bot/conversation/page`, its items read as `I`: typed, or raw.
 #[derive(Debug, Deserialize)]
-pub(super) struct ConversationPage {
-    list: Option<Vec<WithRaw<ConversationItem>>>,
+pub(super) struct ConversationPage<I = ConversationItem> {
+    list: Option<Vec<I>>,
     // Typed string in the field table but a number in the examples (gptbots.md §3).
     total: Option<Scalar>,
     code: Option<Scalar>,
@@ -34,9 +35,12 @@ impl ConversationPage {
         self.total.as_ref().and_then(Scalar::as_u64)
     }
 
-    /// The page's items, in vendor order.
-    pub(super) fn into_items(self) -> Vec<WithRaw<ConversationItem>> {
-        self.list.unwrap_or_default()
+    /// The page's items, in vendor order, each with its text in `answer`.
+    pub(super) fn into_items(self, answer: AnswerText) -> Vec<WithRaw<ConversationItem>> {
+        answer.into_items(self.list.unwrap_or_default(), |text| {
+            let raw: ConversationPage<&RawValue> = serde_json::from_str(text)?;
+            Ok(raw.list.unwrap_or_default())
+        })
     }
 }
 
@@ -80,11 +84,11 @@ impl WithRaw<ConversationItem> {
     }
 }
 
-/// Answer of `GET /v2/messages`.
+/// Answer of `GET /v2/messages`, its items read as `I`: typed, or raw.
 #[derive(Debug, Deserialize)]
-pub(super) struct MessagePage {
+pub(super) struct MessagePage<I = MessageItem> {
     total: Option<Scalar>,
-    conversation_content: Option<Vec<WithRaw<MessageItem>>>,
+    conversation_content: Option<Vec<I>>,
     code: Option<Scalar>,
 }
 
@@ -100,9 +104,12 @@ impl MessagePage {
         self.total.as_ref().and_then(Scalar::as_u64)
     }
 
-    /// The page's messages, in vendor order.
-    pub(super) fn into_items(self) -> Vec<WithRaw<MessageItem>> {
-        self.conversation_content.unwrap_or_default()
+    /// The page's messages, in vendor order, each with its text in `answer`.
+    pub(super) fn into_items(self, answer: AnswerText) -> Vec<WithRaw<MessageItem>> {
+        answer.into_items(self.conversation_content.unwrap_or_default(), |text| {
+            let raw: MessagePage<&RawValue> = serde_json::from_str(text)?;
+            Ok(raw.conversation_content.unwrap_or_default())
+        })
     }
 }
 

@@ -5,11 +5,12 @@
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::value::RawValue;
 use url::Url;
 
 use super::model::{Chat, Envelope, RecordRequest};
 use crate::vendors::http::UpstreamResponse;
-use crate::vendors::wire::WithRaw;
+use crate::vendors::wire::{AnswerText, WithRaw};
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// `Code` of a successful answer.
@@ -75,7 +76,11 @@ pub(super) fn read<M: DeserializeOwned>(
         status if status.is_server_error() => return Err(response.status_error()),
         _ => {}
     }
-    let typed = serde_json::from_slice::<Envelope<Vec<WithRaw<Chat<M>>>>>(&response.body);
+    let text = AnswerText::new(&response.body);
+    let typed = match &text {
+        Some(text) => text.read::<Envelope<Vec<Chat<M>>>>(),
+        None => serde_json::from_slice(&response.body),
+    };
     let (code, chats) = match typed {
         Ok(envelope) => (envelope.code(), Ok(envelope.data.unwrap_or_default())),
         // A failure's `Data` is a reason, not chats: only then is the body read again, for
@@ -88,7 +93,15 @@ pub(super) fn read<M: DeserializeOwned>(
         ),
     };
     match code.as_deref() {
-        Some(SUCCESS) if response.status.is_success() => chats,
+        Some(SUCCESS) if response.status.is_success() => {
+            let chats = chats?;
+            let text =
+                text.ok_or_else(|| VendorError::Decode("Jijyun's answer is not UTF-8".to_owned()))?;
+            Ok(text.into_items(chats, |text| {
+                let raw: Envelope<Vec<&RawValue>> = serde_json::from_str(text)?;
+                Ok(raw.data.unwrap_or_default())
+            }))
+        }
         // 4000 is the documented business failure; any other code is refused the same way.
         Some(code) if code != SUCCESS => Err(VendorError::Rejected {
             code: code.to_owned(),

@@ -3,12 +3,13 @@
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorKind,
 };
 use crate::vendors::VendorError;
-use crate::vendors::wire::{self, Scalar, WithRaw};
+use crate::vendors::wire::{self, AnswerText, Scalar, WithRaw};
 
 /// Prefixes Jijyun writes into human-chat contents (../shared/vendors/jijyun.md §2).
 const CONTENT_PREFIXES: [&str; 3] = ["访客发送", "人工回复", "客服回复"];
@@ -146,13 +147,18 @@ impl WithRaw<Chat<ChatMessage>> {
 impl WithRaw<Chat<IgnoredAny>> {
     /// The chat's messages in the order the vendor sent them. Ids are their positions,
     /// which stay stable as long as the vendor's order does. Only this chat's messages are
-    /// read (from its kept JSON): the answer holds every chat of the customer over a year.
+    /// read, from a copy of its text that they share: the answer holds every chat of the
+    /// customer over a year, and the messages must not keep it all.
     pub(super) fn into_messages(self) -> Result<Vec<Message>, VendorError> {
-        let chat: Chat<WithRaw<ChatMessage>> = serde_json::from_str(self.raw.json())
+        let text = AnswerText::from(self.raw.json());
+        let chat: Chat<ChatMessage> = text
+            .read()
             .map_err(|err| VendorError::Decode(err.to_string()))?;
-        Ok(chat
-            .messages
-            .unwrap_or_default()
+        let messages = text.into_items(chat.messages.unwrap_or_default(), |text| {
+            let raw: Chat<&RawValue> = serde_json::from_str(text)?;
+            Ok(raw.messages.unwrap_or_default())
+        });
+        Ok(messages
             .into_iter()
             .enumerate()
             .map(|(index, message)| message.into_domain(index))

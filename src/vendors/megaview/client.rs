@@ -17,7 +17,7 @@ use url::Url;
 use super::config::MegaviewSettings;
 use super::model::{AsrData, Envelope, ListData, ListRequest, TokenData};
 use crate::vendors::http::UpstreamResponse;
-use crate::vendors::wire::parse_raw;
+use crate::vendors::wire::{AnswerText, parse_raw};
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 const TOKEN_PATH: &[&str] = &["openapi", "auth", "v1", "app_access_token", "internal"];
@@ -90,9 +90,9 @@ impl MegaviewClient {
         &self,
         ctx: &CallContext,
         body: &ListRequest<'_>,
-    ) -> Result<ListData, VendorError> {
+    ) -> Result<(ListData, AnswerText), VendorError> {
         let url = self.url(LIST_PATH);
-        self.call(ctx, "list", |http| http.post(url.clone()).json(body))
+        self.call_keeping_text(ctx, "list", |http| http.post(url.clone()).json(body))
             .await
     }
 
@@ -155,14 +155,26 @@ impl MegaviewClient {
         url
     }
 
-    /// Sends an authenticated call and reads its envelope. A token the vendor refuses is
-    /// replaced once and the call sent once more.
+    /// Sends an authenticated call and reads its envelope's `data`.
     async fn call<T: DeserializeOwned>(
         &self,
         ctx: &CallContext,
         endpoint: &'static str,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<T, VendorError> {
+        let (data, _) = self.call_keeping_text(ctx, endpoint, build).await?;
+        Ok(data)
+    }
+
+    /// Sends an authenticated call and reads its envelope's `data`, with the answer's
+    /// text for the items read from it. A token the vendor refuses is replaced once and
+    /// the call sent once more.
+    async fn call_keeping_text<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        endpoint: &'static str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<(T, AnswerText), VendorError> {
         let token = self.token(ctx).await?;
         // The first answer is dropped before the token is fetched again, so one call never
         // holds two answers' bytes of the in-flight budget.
@@ -341,11 +353,11 @@ impl From<VendorError> for Failure {
     }
 }
 
-/// Reads a business call's answer in one pass: `data` as a `T` on `code == 0`, the mapped
-/// error otherwise.
+/// Reads a business call's answer in one pass: `data` as a `T` on `code == 0`, with the
+/// answer's text; the mapped error otherwise.
 pub(super) fn read_envelope<T: DeserializeOwned>(
     response: &UpstreamResponse,
-) -> Result<T, Failure> {
+) -> Result<(T, AnswerText), Failure> {
     let status = response.status;
     match status {
         StatusCode::TOO_MANY_REQUESTS => {
@@ -362,7 +374,12 @@ pub(super) fn read_envelope<T: DeserializeOwned>(
         }
         _ => {}
     }
-    let (code, msg, data) = match serde_json::from_slice::<Envelope<T>>(&response.body) {
+    let text = AnswerText::new(&response.body);
+    let typed = match &text {
+        Some(text) => text.read::<Envelope<T>>(),
+        None => serde_json::from_slice::<Envelope<T>>(&response.body),
+    };
+    let (code, msg, data) = match typed {
         Ok(envelope) => (envelope.code, envelope.msg, Ok(envelope.data)),
         // Only a body whose `data` is not a `T` pays for a second look at its code.
         Err(err) => match serde_json::from_slice::<Envelope<IgnoredAny>>(&response.body) {
@@ -371,10 +388,13 @@ pub(super) fn read_envelope<T: DeserializeOwned>(
         },
     };
     match code {
-        Some(0) if status.is_success() => match data {
-            Ok(Some(data)) => Ok(data),
-            Ok(None) => Err(VendorError::Decode("envelope without data".to_owned()).into()),
-            Err(err) => Err(VendorError::Decode(err.to_string()).into()),
+        Some(0) if status.is_success() => match (data, text) {
+            (Ok(Some(data)), Some(text)) => Ok((data, text)),
+            (Ok(Some(_)), None) => {
+                Err(VendorError::Decode("answer is not UTF-8".to_owned()).into())
+            }
+            (Ok(None), _) => Err(VendorError::Decode("envelope without data".to_owned()).into()),
+            (Err(err), _) => Err(VendorError::Decode(err.to_string()).into()),
         },
         Some(code) if code != 0 => Err(Failure {
             error: code_error(code, response),
@@ -396,7 +416,9 @@ fn names_the_access_token(msg: &str) -> bool {
 }
 
 /// A business call's `data` as a `T`, or its error.
-pub(super) fn decode<T: DeserializeOwned>(response: &UpstreamResponse) -> Result<T, VendorError> {
+pub(super) fn decode<T: DeserializeOwned>(
+    response: &UpstreamResponse,
+) -> Result<(T, AnswerText), VendorError> {
     read_envelope(response).map_err(|failure| failure.error)
 }
 

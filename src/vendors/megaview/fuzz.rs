@@ -23,11 +23,11 @@ pub(in crate::vendors) fn list(
     response: &UpstreamResponse,
     source: &SourceName,
 ) -> Result<usize, VendorError> {
-    let page: model::ListData = client::decode(response)?;
+    let (page, text): (model::ListData, _) = client::decode(response)?;
     page.next_cursor()?;
     let mut count = 0;
-    for raw in page.conversations {
-        model::conversation_into_domain(raw, source, chrono_tz::Asia::Shanghai)?;
+    for item in page.into_items(text) {
+        model::conversation_into_domain(item, source, chrono_tz::Asia::Shanghai)?;
         count += 1;
     }
     Ok(count)
@@ -35,7 +35,7 @@ pub(in crate::vendors) fn list(
 
 /// The `asr_data` answer and the transcript URL it names.
 pub(in crate::vendors) fn asr_data(response: &UpstreamResponse) -> Result<(), VendorError> {
-    let asr: model::AsrData = client::decode(response)?;
+    let (asr, _): (model::AsrData, _) = client::decode(response)?;
     if let Some(raw) = asr.asr_file_url.as_deref().map(str::trim) {
         let _ = url::Url::parse(raw);
     }
@@ -52,7 +52,7 @@ pub(in crate::vendors) fn transcript(response: &UpstreamResponse) -> Result<usiz
 
 /// A single-conversation answer, read for the call's start.
 pub(in crate::vendors) fn conversation(response: &UpstreamResponse) -> Result<(), VendorError> {
-    let detail: Value = client::decode(response)?;
+    let (detail, _): (Value, _) = client::decode(response)?;
     let _ = model::call_start(&detail, chrono_tz::Asia::Shanghai);
     Ok(())
 }

@@ -112,7 +112,7 @@ impl VendorAdapter for MegaviewAdapter {
             deal_id,
             query.agent_id.as_deref(),
         );
-        let page = match self.client.list_conversations(ctx, &body).await {
+        let (page, text) = match self.client.list_conversations(ctx, &body).await {
             // A filter naming a deal or user Megaview does not know matches nothing: that is
             // an empty answer, not a failing source.
             Err(VendorError::Rejected { code })
@@ -126,9 +126,9 @@ impl VendorAdapter for MegaviewAdapter {
         let next_cursor = page.next_cursor()?;
         let total = page.total_hint();
         let items = page
-            .conversations
+            .into_items(text)
             .into_iter()
-            .map(|raw| model::conversation_into_domain(raw, &self.source, self.timezone))
+            .map(|item| model::conversation_into_domain(item, &self.source, self.timezone))
             .collect::<Result<_, _>>()?;
         Ok(ConversationBatch {
             items,

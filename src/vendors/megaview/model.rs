@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::vendors::VendorError;
 use crate::vendors::time::{SPACE_FORMAT, format_local, parse_local};
-use crate::vendors::wire::{self, Scalar, parse_raw};
+use crate::vendors::wire::{self, AnswerText, Scalar, WithRaw, parse_raw};
 
 /// Largest `page_size` the list endpoint accepts.
 pub(super) const MAX_PAGE_SIZE: u32 = 100;
@@ -90,9 +90,10 @@ impl<'a> ListRequest<'a> {
     }
 }
 
-/// `data` of the list answer.
+/// `data` of the list answer, its items read as `I`: typed, or raw.
 #[derive(Deserialize)]
-pub(super) struct ListData {
+#[serde(bound(deserialize = "I: Deserialize<'de>"))]
+pub(super) struct ListData<I = ConversationItem> {
     /// Whether another page follows.
     #[serde(default)]
     pub(super) has_more: bool,
@@ -102,12 +103,20 @@ pub(super) struct ListData {
     /// Conversations in the whole filtered window, when sent.
     #[serde(default)]
     total_count: Option<i64>,
-    /// The page's items, kept raw so `vendor_data` is exactly what Megaview sent.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub(super) conversations: Vec<Box<RawValue>>,
+    /// The page's items.
+    #[serde(default = "Vec::new", deserialize_with = "null_as_empty")]
+    conversations: Vec<I>,
 }
 
 impl ListData {
+    /// The page's items, in vendor order, each keeping `answer` for its `vendor_data`.
+    pub(super) fn into_items(self, answer: AnswerText) -> Vec<WithRaw<ConversationItem>> {
+        answer.into_items(self.conversations, |text| {
+            let raw: Envelope<ListData<&RawValue>> = serde_json::from_str(text)?;
+            Ok(raw.data.map(|data| data.conversations).unwrap_or_default())
+        })
+    }
+
     /// `total_count`, as a hint for sizing slices (paging still follows `has_more`).
     pub(super) fn total_hint(&self) -> Option<u64> {
         self.total_count.and_then(|n| u64::try_from(n).ok())
@@ -130,7 +139,7 @@ impl ListData {
 
 /// One item of `data.conversations`.
 #[derive(Deserialize)]
-struct ConversationItem {
+pub(super) struct ConversationItem {
     #[serde(default, deserialize_with = "lenient_string")]
     id: Option<String>,
     #[serde(default)]
@@ -152,14 +161,13 @@ struct ConversationItem {
     salesman_sentence_count: Option<u64>,
 }
 
-/// Maps one raw list item, keeping it whole as `vendor_data`.
+/// Maps one list item, keeping it whole as `vendor_data`.
 pub(super) fn conversation_into_domain(
-    raw: Box<RawValue>,
+    item: WithRaw<ConversationItem>,
     source: &SourceName,
     zone: Tz,
 ) -> Result<Conversation, VendorError> {
-    let item: ConversationItem =
-        parse_raw(&raw).map_err(|err| VendorError::Decode(format!("conversation item: {err}")))?;
+    let WithRaw { item, raw } = item;
     let native = item
         .id
         .ok_or_else(|| VendorError::Decode("conversation item without an id".to_owned()))?;
@@ -192,7 +200,7 @@ pub(super) fn conversation_into_domain(
         customer_id: item.deal_id,
         agent_id: item.open_user_id,
         bot_id: None,
-        vendor_data: VendorData::from_raw(raw),
+        vendor_data: raw,
     })
 }
 
@@ -272,7 +280,7 @@ pub(super) fn transcript_into_messages(
                 .begin_time
                 .and_then(|begin| epoch_time(begin).or_else(|| offset_time(call_start?, begin))),
             sender_name: sentence.name.filter(|name| !name.is_empty()),
-            vendor_data: VendorData::from_raw(raw),
+            vendor_data: VendorData::from_raw(&raw),
         })
         .collect())
 }
@@ -342,8 +350,8 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
     })
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>>(
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
-) -> Result<Vec<Box<RawValue>>, D::Error> {
-    Ok(Option::<Vec<Box<RawValue>>>::deserialize(deserializer)?.unwrap_or_default())
+) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }

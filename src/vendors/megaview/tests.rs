@@ -1407,10 +1407,6 @@ fn an_envelope_is_read_for_its_code_even_when_its_data_is_not_the_payload() {
         read(r#"{"msg": "no code", "data": {}}"#),
         Err(VendorError::Decode(reason)) if reason == "answer is not the documented envelope"
     ));
-    assert!(
-        read(r#"{"code": 0, "data": {"has_more": false}}"#)
-            .unwrap()
-            .conversations
-            .is_empty()
-    );
+    let (page, text) = read(r#"{"code": 0, "data": {"has_more": false}}"#).unwrap();
+    assert!(page.into_items(text).is_empty());
 }

@@ -3,15 +3,16 @@
 use chrono::Utc;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use url::Url;
 
 use super::config::SignAlgorithm;
-use super::model::{Envelope, Paging, SessionQuery};
+use super::model::{Envelope, LogItem, Paging, Session, SessionQuery};
 use crate::vendors::http::UpstreamResponse;
+use crate::vendors::wire::{AnswerText, WithRaw};
 use crate::vendors::{CallContext, Upstream, VendorError};
 
 /// Largest page KM serves: `pageSize` must be below 100.
@@ -21,11 +22,11 @@ const NOT_FOUND_CODE: i64 = 404;
 /// The envelope `code` of a successful answer.
 const SUCCESS_CODE: i64 = 200;
 
-/// One page of a KM list: its raw items and its paging block.
+/// One page of a KM list: its items and its paging block.
 #[derive(Debug)]
-pub(super) struct Page {
-    /// The items, as the vendor sent them.
-    pub(super) items: Vec<Box<RawValue>>,
+pub(super) struct Page<T> {
+    /// The items, each with its text as the vendor sent it.
+    pub(super) items: Vec<WithRaw<T>>,
     /// Page size and total (empty when the vendor sent none).
     pub(super) paging: Paging,
 }
@@ -62,7 +63,7 @@ impl UdeskClient {
         &self,
         ctx: &CallContext,
         query: &SessionQuery,
-    ) -> Result<Page, VendorError> {
+    ) -> Result<Page<Session>, VendorError> {
         let url = self.url(&["api", "v1", "sessions"])?;
         let request = self
             .upstream
@@ -80,7 +81,7 @@ impl UdeskClient {
         ctx: &CallContext,
         session_id: &str,
         page_num: u32,
-    ) -> Result<Page, VendorError> {
+    ) -> Result<Page<LogItem>, VendorError> {
         let url = self.url(&["api", "v1", "sessions", session_id, "logs"])?;
         let request = self
             .upstream
@@ -136,18 +137,21 @@ pub(super) fn sign(
 }
 
 /// Reads an answer: non-2xx by its status, then the envelope, whose `code` must be 200.
-/// The items are read, kept raw (they also travel as `vendor_data`), in the same pass as
-/// the envelope.
-pub(super) fn read_page(response: UpstreamResponse) -> Result<Page, VendorError> {
+/// The items are read typed in the same pass as the envelope; each keeps the answer's text
+/// for its `vendor_data`.
+pub(super) fn read_page<T: DeserializeOwned>(
+    response: UpstreamResponse,
+) -> Result<Page<T>, VendorError> {
     if !response.status.is_success() {
         return Err(response.status_error());
     }
-    let (code, paging, items) = match response.json::<Envelope<Vec<Box<RawValue>>>>() {
-        Ok(envelope) => (envelope.code, envelope.paging, Ok(envelope.data)),
-        // Only a body whose `data` is not a list pays for a second look at its code.
-        Err(_) => {
+    let text = AnswerText::new(&response.body);
+    let (code, paging, items) = match text.as_ref().map(AnswerText::read::<Envelope<Vec<T>>>) {
+        Some(Ok(envelope)) => (envelope.code, envelope.paging, Ok(envelope.data)),
+        // Only a body whose `data` is not a list of `T` pays for a second look at its code.
+        typed => {
             let envelope = response.json::<Envelope<IgnoredAny>>()?;
-            (envelope.code, envelope.paging, Err(()))
+            (envelope.code, envelope.paging, Err(typed))
         }
     };
     // KM's envelope mirrors REST codes: a body `code` 404 on HTTP 200 is "not found" too.
@@ -159,11 +163,18 @@ pub(super) fn read_page(response: UpstreamResponse) -> Result<Page, VendorError>
             code: code.to_string(),
         });
     }
-    let items = items
-        .map_err(|()| VendorError::Decode("`data` is not a list".to_owned()))?
-        .unwrap_or_default();
+    let (items, text) = match (items, text) {
+        (Ok(items), Some(text)) => (items.unwrap_or_default(), text),
+        (Err(Some(Err(err))), _) if response.json::<Envelope<Vec<IgnoredAny>>>().is_ok() => {
+            return Err(VendorError::Decode(format!("list item: {err}")));
+        }
+        _ => return Err(VendorError::Decode("`data` is not a list".to_owned())),
+    };
     Ok(Page {
-        items,
+        items: text.into_items(items, |text| {
+            let raw: Envelope<Vec<&RawValue>> = serde_json::from_str(text)?;
+            Ok(raw.data.unwrap_or_default())
+        }),
         paging: paging.unwrap_or_default(),
     })
 }

@@ -11,11 +11,12 @@ pub(in crate::vendors) fn list(
     response: UpstreamResponse,
     source: &SourceName,
 ) -> Result<usize, VendorError> {
-    let page = client::read_page(response)?;
+    let page = client::read_page::<Session>(response)?;
     let _ = page.paging.has_more(1, PAGE_SIZE, page.items.len());
     let mut count = 0;
-    for raw in page.items {
-        Session::parse(&raw)?.into_domain(source, chrono_tz::Asia::Shanghai, raw);
+    for item in page.items {
+        item.item
+            .into_domain(source, chrono_tz::Asia::Shanghai, item.raw);
         count += 1;
     }
     Ok(count)
@@ -23,13 +24,12 @@ pub(in crate::vendors) fn list(
 
 /// A session log page, mapped to domain messages.
 pub(in crate::vendors) fn logs(response: UpstreamResponse) -> Result<usize, VendorError> {
-    let page = client::read_page(response)?;
+    let page = client::read_page::<LogItem>(response)?;
     let _ = page.paging.has_more(u32::MAX, PAGE_SIZE, page.items.len());
     let mut count = 0;
-    for raw in page.items {
-        let item = LogItem::parse(&raw)?;
-        let _ = item.id();
-        item.into_domain(chrono_tz::Asia::Shanghai, raw);
+    for item in page.items {
+        let _ = item.item.id();
+        item.item.into_domain(chrono_tz::Asia::Shanghai, item.raw);
         count += 1;
     }
     Ok(count)

@@ -14,15 +14,16 @@ use async_trait::async_trait;
 use chrono_tz::Tz;
 
 use self::config::UdeskSettings;
-use crate::domain::{Conversation, Message, SourceName, VendorKind};
+use crate::domain::{Message, SourceName, VendorKind};
 use crate::vendors::time::{SPACE_FORMAT, format_local};
+use crate::vendors::wire::WithRaw;
 use crate::vendors::{
     CallContext, ConversationBatch, ConversationQuery, MAX_MESSAGE_PAGES, Slicing, SourceConfig,
     Upstream, VendorAdapter, VendorError, canonical_integer_id,
 };
 
 use client::{PAGE_SIZE, UdeskClient};
-use model::{KEYWORDS_SOURCE_CUSTOMER_ID, LogItem, Session, SessionQuery};
+use model::{KEYWORDS_SOURCE_CUSTOMER_ID, SessionQuery};
 
 /// Longest `startTime`..`endTime` span KM accepts (JP doc, ../shared/vendors/udesk.md §2).
 const MAX_WINDOW_DAYS: i64 = 365;
@@ -111,8 +112,8 @@ impl VendorAdapter for UdeskAdapter {
         let items = page
             .items
             .into_iter()
-            .map(|raw| Ok(Session::parse(&raw)?.into_domain(&self.source, self.timezone, raw)))
-            .collect::<Result<Vec<Conversation>, VendorError>>()?;
+            .map(|item| item.item.into_domain(&self.source, self.timezone, item.raw))
+            .collect();
         Ok(ConversationBatch {
             items,
             next_cursor,
@@ -135,8 +136,7 @@ impl VendorAdapter for UdeskAdapter {
         for page_num in 1..=MAX_MESSAGE_PAGES {
             let page = self.client.session_logs(ctx, native_id, page_num).await?;
             let more = page.paging.has_more(page_num, PAGE_SIZE, page.items.len());
-            for raw in page.items {
-                let item = LogItem::parse(&raw)?;
+            for WithRaw { item, raw } in page.items {
                 // A log written while we page shifts the pages; never return it twice.
                 if seen.insert(item.id()) {
                     messages.push(item.into_domain(self.timezone, raw));

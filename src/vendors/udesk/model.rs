@@ -4,14 +4,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::domain::{
     ContentType, Conversation, ConversationId, Message, Role, SourceName, VendorData, VendorKind,
 };
-use crate::vendors::VendorError;
 use crate::vendors::time::parse_local;
-use crate::vendors::wire::{self, Scalar, parse_raw};
+use crate::vendors::wire::{self, Scalar};
 
 /// The envelope of every KM answer: `{code, message, visible, paging, data}`.
 /// `T` is the type `data` is read as, so an answer is read in one pass.
@@ -127,17 +125,12 @@ struct Customer {
 }
 
 impl Session {
-    /// Reads one raw list item.
-    pub(super) fn parse(raw: &RawValue) -> Result<Self, VendorError> {
-        parse_raw(raw).map_err(|err| VendorError::Decode(format!("session item: {err}")))
-    }
-
     /// Maps a session; `raw` is the same item, kept as `vendor_data`.
     pub(super) fn into_domain(
         self,
         source: &SourceName,
         zone: Tz,
-        raw: Box<RawValue>,
+        raw: VendorData,
     ) -> Conversation {
         let started_at = local_time(self.start_time.as_deref(), zone);
         let ended_at = local_time(self.end_time.as_deref(), zone);
@@ -167,7 +160,7 @@ impl Session {
             customer_id: customer.and_then(|c| c.id).map(|id| id.to_string()),
             agent_id: None,
             bot_id: self.robot_id.map(|id| id.to_string()),
-            vendor_data: VendorData::from_raw(raw),
+            vendor_data: raw,
         }
     }
 }
@@ -190,18 +183,13 @@ pub(super) struct LogItem {
 }
 
 impl LogItem {
-    /// Reads one raw log item.
-    pub(super) fn parse(raw: &RawValue) -> Result<Self, VendorError> {
-        parse_raw(raw).map_err(|err| VendorError::Decode(format!("log item: {err}")))
-    }
-
     /// The message id: the log `id` (an int64) in decimal.
     pub(super) fn id(&self) -> String {
         self.id.to_string()
     }
 
     /// Maps a log; `raw` is the same item, kept as `vendor_data`.
-    pub(super) fn into_domain(self, zone: Tz, raw: Box<RawValue>) -> Message {
+    pub(super) fn into_domain(self, zone: Tz, raw: VendorData) -> Message {
         // Only 1 (robot) and 2 (user) are documented; anything else is taken to be a
         // human agent (../shared/vendors/udesk.md §3).
         let role = match self.user_type {
@@ -229,7 +217,7 @@ impl LogItem {
             content_type,
             sent_at: local_time(self.create_time.as_deref(), zone),
             sender_name: None,
-            vendor_data: VendorData::from_raw(raw),
+            vendor_data: raw,
         }
     }
 }

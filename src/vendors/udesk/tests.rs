@@ -810,7 +810,7 @@ fn an_envelope_is_read_for_its_code_even_when_its_data_is_not_a_list() {
     use crate::vendors::http::UpstreamResponse;
 
     let read = |body: &str| {
-        read_page(UpstreamResponse::new(
+        read_page::<super::model::Session>(UpstreamResponse::new(
             StatusCode::OK,
             HeaderMap::new(),
             Bytes::from(body.to_owned()),
@@ -830,6 +830,19 @@ fn an_envelope_is_read_for_its_code_even_when_its_data_is_not_a_list() {
     ));
     assert!(matches!(
         read(r#"{"data": []}"#),
+        Err(VendorError::Decode(_))
+    ));
+    assert!(matches!(
+        read(r#"{"code": 200, "data": [{"id": "x"}]}"#),
+        Err(VendorError::Decode(reason)) if reason.starts_with("list item: ")
+    ));
+    let body = b"{\"code\": 200, \"data\": [], \"x\": \"\xff\"}";
+    assert!(matches!(
+        read_page::<super::model::Session>(UpstreamResponse::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(body),
+        )),
         Err(VendorError::Decode(_))
     ));
     let page = read(r#"{"code": 200, "data": null, "paging": {"total": 0}}"#).unwrap();
