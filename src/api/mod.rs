@@ -8,6 +8,7 @@ pub mod messages;
 pub mod params;
 mod query;
 pub mod sources;
+mod timestamp;
 pub mod views;
 
 use std::collections::btree_map::Entry;

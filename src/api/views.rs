@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::timestamp;
 use crate::aggregate::{SourceState, WalkStatus};
 use crate::domain::{self, ErrorCode, SourceName, VendorKind};
 use crate::vendors::{FailureKind, VendorError};
@@ -51,13 +52,22 @@ pub struct ConversationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// When it started (RFC 3339, UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "timestamp::serialize"
+    )]
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended (RFC 3339, UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "timestamp::serialize"
+    )]
     pub ended_at: Option<DateTime<Utc>>,
     /// When its last message was sent (RFC 3339, UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "timestamp::serialize"
+    )]
     pub last_message_at: Option<DateTime<Utc>>,
     /// Length in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,7 +165,10 @@ pub struct MessageView {
     /// What `content` holds.
     pub content_type: ContentType,
     /// When it was sent (RFC 3339, UTC), where known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "timestamp::serialize"
+    )]
     pub sent_at: Option<DateTime<Utc>>,
     /// The sender's display name, where known.
     #[serde(skip_serializing_if = "Option::is_none")]
