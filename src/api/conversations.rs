@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use utoipa::IntoParams;
 
@@ -85,7 +86,7 @@ pub struct ListConversationsQuery {
     tag = "conversations",
     params(ListConversationsQuery),
     responses(
-        (status = 200, description = "A page of the merged list; `sources` gives each source's outcome", body = ConversationPage),
+        (status = 200, description = "A page of the merged list; `sources` gives each source's outcome", body = ConversationPage<'_>),
         (status = 400, description = "Bad query: unknown parameter or source, bad time, range too long, bad page token", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Auth is on and the bearer key is missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Every asked source is rate limited beyond the request's budget", body = Problem, content_type = "application/problem+json"),
@@ -98,7 +99,7 @@ pub async fn list_conversations(
     State(state): State<AppState>,
     ctx: CallContext,
     RawQuery(raw): RawQuery,
-) -> Result<JsonBody<ConversationPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref(), PARAMETERS)?;
     let page_size = params.page_size(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let include_vendor_data = params.include_vendor_data()?;
@@ -158,15 +159,17 @@ pub async fn list_conversations(
     let next_page_token = page
         .next
         .map(|position| state.cursor.seal(TOKEN_KIND, &position));
+    // Written here, while the views borrow the page's conversations.
     Ok(JsonBody(ConversationPage {
         data: page
             .items
-            .into_iter()
-            .map(|item| ConversationView::new(Arc::unwrap_or_clone(item), include_vendor_data))
+            .iter()
+            .map(|item| ConversationView::new(item, include_vendor_data))
             .collect(),
         next_page_token,
         sources: page.sources.iter().map(SourceStatusView::from).collect(),
-    }))
+    })
+    .into_response())
 }
 
 /// The sources both `source` and `vendor` allow (every source when neither is given).

@@ -35,22 +35,24 @@ impl From<VendorKind> for Vendor {
 }
 
 /// A conversation from any vendor, in one shape. Fields the vendor does not give are absent.
+// It borrows from the conversation it shows: a page is written straight from the
+// conversations the gateway holds, without a copy of each one's strings.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ConversationView {
+pub struct ConversationView<'a> {
     /// `<source>:<native id>`, e.g. `helpdesk:457955`. Use it whole as one path segment.
     pub id: String,
     /// The configured source it came from.
-    pub source: String,
+    pub source: &'a str,
     /// The vendor of that source.
     pub vendor: Vendor,
     /// The vendor's own id.
-    pub native_id: String,
+    pub native_id: &'a str,
     /// Subject or name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub title: Option<&'a str>,
     /// Channel or type, e.g. `voice_call`, `video_call`, `chat`, `api`, `web`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
+    pub channel: Option<&'a str>,
     /// When it started (RFC 3339, UTC).
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -77,38 +79,38 @@ pub struct ConversationView {
     pub message_count: Option<u64>,
     /// The vendor's customer or end-user id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
+    pub customer_id: Option<&'a str>,
     /// The vendor's agent or salesperson id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
+    pub agent_id: Option<&'a str>,
     /// The vendor's bot id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_id: Option<String>,
+    pub bot_id: Option<&'a str>,
     /// The vendor's own item, unchanged; only with `include=vendor_data`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<serde_json::Value>)]
-    pub vendor_data: Option<domain::VendorData>,
+    pub vendor_data: Option<&'a domain::VendorData>,
 }
 
-impl ConversationView {
+impl<'a> ConversationView<'a> {
     /// The API shape of a conversation.
-    pub fn new(conversation: domain::Conversation, include_vendor_data: bool) -> Self {
+    pub fn new(conversation: &'a domain::Conversation, include_vendor_data: bool) -> Self {
         Self {
             id: conversation.id.to_string(),
-            source: conversation.id.source().to_string(),
+            source: conversation.id.source().as_str(),
             vendor: conversation.vendor.into(),
-            native_id: conversation.id.native().to_owned(),
-            title: conversation.title,
-            channel: conversation.channel,
+            native_id: conversation.id.native(),
+            title: conversation.title.as_deref(),
+            channel: conversation.channel.as_deref(),
             started_at: conversation.started_at,
             ended_at: conversation.ended_at,
             last_message_at: conversation.last_message_at,
             duration_seconds: conversation.duration_seconds,
             message_count: conversation.message_count,
-            customer_id: conversation.customer_id,
-            agent_id: conversation.agent_id,
-            bot_id: conversation.bot_id,
-            vendor_data: include_vendor_data.then_some(conversation.vendor_data),
+            customer_id: conversation.customer_id.as_deref(),
+            agent_id: conversation.agent_id.as_deref(),
+            bot_id: conversation.bot_id.as_deref(),
+            vendor_data: include_vendor_data.then_some(&conversation.vendor_data),
         }
     }
 }
@@ -348,9 +350,9 @@ impl From<crate::aggregate::MissingWindow> for MissingWindow {
 
 /// A page of the merged conversation list.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ConversationPage {
+pub struct ConversationPage<'a> {
     /// Conversations, newest first (see the ordering rules).
-    pub data: Vec<ConversationView>,
+    pub data: Vec<ConversationView<'a>>,
     /// Pass as `page_token` for the next page; `null` on the last page.
     pub next_page_token: Option<String>,
     /// How every asked source fared.
