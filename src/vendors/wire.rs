@@ -49,6 +49,18 @@ impl AnswerText {
         serde_json::from_str(&self.0)
     }
 
+    /// Reads a `T` from an answer's body, with the body's text for the items read from
+    /// it. The text is `None` when the body is not UTF-8; `T` is then read from the bytes,
+    /// only to say why it is not what was expected.
+    pub(crate) fn read_body<T: DeserializeOwned>(
+        body: &[u8],
+    ) -> (serde_json::Result<T>, Option<Self>) {
+        match Self::new(body) {
+            Some(text) => (text.read(), Some(text)),
+            None => (serde_json::from_slice(body), None),
+        }
+    }
+
     /// The items read typed from this answer, each keeping the answer for its
     /// `vendor_data`; `locate` reads the same list's raw items, when one is asked for.
     pub(crate) fn into_items<T>(self, items: Vec<T>, locate: LocateItems) -> Vec<WithRaw<T>> {

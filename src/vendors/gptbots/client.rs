@@ -114,10 +114,9 @@ impl GptbotsClient {
 pub(super) fn read<T: Answer>(
     response: &UpstreamResponse,
 ) -> Result<Option<(T, AnswerText)>, VendorError> {
-    let text = AnswerText::new(&response.body);
-    let answer = text.as_ref().map(|text| text.read::<T>());
+    let (answer, text) = AnswerText::read_body::<T>(&response.body);
     let code = match &answer {
-        Some(Ok(answer)) => answer.failure_code(),
+        Ok(answer) => answer.failure_code(),
         // Only a body that is not the payload pays for a second look at its `code`.
         _ => failure_code(&response.body),
     };
@@ -132,8 +131,8 @@ pub(super) fn read<T: Answer>(
         return Err(response.status_error());
     }
     match (answer, text) {
-        (Some(Ok(answer)), Some(text)) => Ok(Some((answer, text))),
-        (Some(Err(err)), _) if serde_json::from_slice::<IgnoredAny>(&response.body).is_ok() => {
+        (Ok(answer), Some(text)) => Ok(Some((answer, text))),
+        (Err(err), _) if serde_json::from_slice::<IgnoredAny>(&response.body).is_ok() => {
             Err(VendorError::Decode(err.to_string()))
         }
         _ => Err(VendorError::Decode(

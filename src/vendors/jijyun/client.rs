@@ -76,11 +76,7 @@ pub(super) fn read<M: DeserializeOwned>(
         status if status.is_server_error() => return Err(response.status_error()),
         _ => {}
     }
-    let text = AnswerText::new(&response.body);
-    let typed = match &text {
-        Some(text) => text.read::<Envelope<Vec<Chat<M>>>>(),
-        None => serde_json::from_slice(&response.body),
-    };
+    let (typed, text) = AnswerText::read_body::<Envelope<Vec<Chat<M>>>>(&response.body);
     let (code, chats) = match typed {
         Ok(envelope) => (envelope.code(), Ok(envelope.data.unwrap_or_default())),
         // A failure's `Data` is a reason, not chats: only then is the body read again, for

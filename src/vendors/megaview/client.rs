@@ -374,11 +374,7 @@ pub(super) fn read_envelope<T: DeserializeOwned>(
         }
         _ => {}
     }
-    let text = AnswerText::new(&response.body);
-    let typed = match &text {
-        Some(text) => text.read::<Envelope<T>>(),
-        None => serde_json::from_slice::<Envelope<T>>(&response.body),
-    };
+    let (typed, text) = AnswerText::read_body::<Envelope<T>>(&response.body);
     let (code, msg, data) = match typed {
         Ok(envelope) => (envelope.code, envelope.msg, Ok(envelope.data)),
         // Only a body whose `data` is not a `T` pays for a second look at its code.

@@ -145,13 +145,13 @@ pub(super) fn read_page<T: DeserializeOwned>(
     if !response.status.is_success() {
         return Err(response.status_error());
     }
-    let text = AnswerText::new(&response.body);
-    let (code, paging, items) = match text.as_ref().map(AnswerText::read::<Envelope<Vec<T>>>) {
-        Some(Ok(envelope)) => (envelope.code, envelope.paging, Ok(envelope.data)),
+    let (typed, text) = AnswerText::read_body::<Envelope<Vec<T>>>(&response.body);
+    let (code, paging, items) = match typed {
+        Ok(envelope) => (envelope.code, envelope.paging, Ok(envelope.data)),
         // Only a body whose `data` is not a list of `T` pays for a second look at its code.
-        typed => {
+        Err(err) => {
             let envelope = response.json::<Envelope<IgnoredAny>>()?;
-            (envelope.code, envelope.paging, Err(typed))
+            (envelope.code, envelope.paging, Err(err))
         }
     };
     // KM's envelope mirrors REST codes: a body `code` 404 on HTTP 200 is "not found" too.
@@ -165,7 +165,7 @@ pub(super) fn read_page<T: DeserializeOwned>(
     }
     let (items, text) = match (items, text) {
         (Ok(items), Some(text)) => (items.unwrap_or_default(), text),
-        (Err(Some(Err(err))), _) if response.json::<Envelope<Vec<IgnoredAny>>>().is_ok() => {
+        (Err(err), _) if response.json::<Envelope<Vec<IgnoredAny>>>().is_ok() => {
             return Err(VendorError::Decode(format!("list item: {err}")));
         }
         _ => return Err(VendorError::Decode("`data` is not a list".to_owned())),
