@@ -345,7 +345,12 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
     Ok(match Option::<Scalar>::deserialize(deserializer)? {
         Some(Scalar::Int(value)) => Some(value.to_string()),
         Some(Scalar::Float(value)) => Some(value.to_string()),
-        Some(Scalar::Text(text)) => Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
+        // The vendor's own string is kept when it needs no trimming, as it nearly always does.
+        Some(Scalar::Text(text)) => match text.trim() {
+            "" => None,
+            trimmed if trimmed.len() == text.len() => Some(text),
+            trimmed => Some(trimmed.to_owned()),
+        },
         Some(Scalar::Other) | None => None,
     })
 }
