@@ -459,9 +459,10 @@ impl Upstream {
             "otel.status_code" = tracing::field::Empty,
         );
         let (client, request) = request.build_split();
+        // This one timer bounds the whole call, body included: a second one inside the
+        // client (reqwest's own timeout) would only fire at the same instant.
         let outcome = tokio::time::timeout(limit, async {
             let mut request = request?;
-            *request.timeout_mut() = Some(limit);
             if reach.is_none() {
                 // The vendor API's path, never its query (Jijyun's key is there). A file's
                 // URL is not the vendor's and stays out of traces altogether.
