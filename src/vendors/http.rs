@@ -718,6 +718,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_that_stops_after_the_headers_ends_at_the_calls_timeout() {
+        let (_open, gate) = tokio::sync::watch::channel(false);
+        let (url, answered) = chunked_server_gated(4 * KIB, gate).await;
+        let limits = limits(16 * KIB, 64 * KIB);
+        let unlimited = std::num::NonZeroU32::new(10_000).unwrap();
+        let upstream = Upstream::new(
+            "unit".parse().unwrap(),
+            &Transport::new(limits.clone()).unwrap(),
+            Arc::new(SourceLimiter::new(RateLimit {
+                per_second: unlimited,
+                burst: unlimited,
+            })),
+            Duration::from_millis(200),
+        )
+        .with_policy(&ResiliencePolicy::single_attempt());
+
+        // The outer bound only keeps a broken build from hanging the suite.
+        let outcome = tokio::time::timeout(Duration::from_secs(30), get(&upstream, &url))
+            .await
+            .expect("the call outlived its own timeout by far");
+
+        assert!(matches!(outcome, Err(VendorError::Timeout)), "{outcome:?}");
+        assert_eq!(answered.load(Ordering::SeqCst), 1, "the headers were sent");
+        assert_eq!(limits.budget.in_use(), 0);
+    }
+
+    #[tokio::test]
     async fn answers_held_at_once_never_exceed_the_in_flight_budget() {
         // Room for two 40 KiB answers, not three.
         let server = sized_server(40 * KIB).await;
