@@ -583,6 +583,10 @@ mod tests {
     const KIB: usize = 1024;
 
     fn upstream_with(limits: BodyLimits) -> Upstream {
+        upstream_timing_out(limits, Duration::from_secs(5))
+    }
+
+    fn upstream_timing_out(limits: BodyLimits, timeout: Duration) -> Upstream {
         let unlimited = std::num::NonZeroU32::new(10_000).unwrap();
         Upstream::new(
             "unit".parse().unwrap(),
@@ -591,7 +595,7 @@ mod tests {
                 per_second: unlimited,
                 burst: unlimited,
             })),
-            Duration::from_secs(5),
+            timeout,
         )
         .with_policy(&ResiliencePolicy::single_attempt())
     }
@@ -722,17 +726,7 @@ mod tests {
         let (_open, gate) = tokio::sync::watch::channel(false);
         let (url, answered) = chunked_server_gated(4 * KIB, gate).await;
         let limits = limits(16 * KIB, 64 * KIB);
-        let unlimited = std::num::NonZeroU32::new(10_000).unwrap();
-        let upstream = Upstream::new(
-            "unit".parse().unwrap(),
-            &Transport::new(limits.clone()).unwrap(),
-            Arc::new(SourceLimiter::new(RateLimit {
-                per_second: unlimited,
-                burst: unlimited,
-            })),
-            Duration::from_millis(200),
-        )
-        .with_policy(&ResiliencePolicy::single_attempt());
+        let upstream = upstream_timing_out(limits.clone(), Duration::from_millis(200));
 
         // The outer bound only keeps a broken build from hanging the suite.
         let outcome = tokio::time::timeout(Duration::from_secs(30), get(&upstream, &url))
@@ -740,7 +734,11 @@ mod tests {
             .expect("the call outlived its own timeout by far");
 
         assert!(matches!(outcome, Err(VendorError::Timeout)), "{outcome:?}");
-        assert_eq!(answered.load(Ordering::SeqCst), 1, "the headers were sent");
+        assert_eq!(
+            answered.load(Ordering::SeqCst),
+            1,
+            "the vendor began its answer"
+        );
         assert_eq!(limits.budget.in_use(), 0);
     }
 
