@@ -50,9 +50,14 @@ where
     /// `name` labels the cache's hit and miss counts. The cache holds at most `max_items`
     /// conversations or messages: memory is bounded by what is cached, not by how many keys.
     pub(super) fn new(name: &'static str, ttl: Duration, max_items: u64) -> Self {
+        // Least recently used goes first: the answer just paid for in quota is the one a
+        // walk's next page or a repeated request wants. moka's default policy would refuse
+        // it while the cache is full of answers read as often, and the quota would be spent
+        // again for it.
         let builder = Cache::builder()
             .max_capacity(max_items)
-            .weigher(|_key: &K, value: &V| value.weight());
+            .weigher(|_key: &K, value: &V| value.weight())
+            .eviction_policy(moka::policy::EvictionPolicy::lru());
         // Idle expiry keeps a slice alive while a walk is still reading it (so a long walk
         // costs each vendor page once); the max life bounds how stale it can get.
         let cache = (!ttl.is_zero()).then(|| {
@@ -286,6 +291,23 @@ mod tests {
         assert!(first.is_err() && second.is_err());
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         assert_eq!(reads_in_progress(&flights), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_cache_keeps_the_newest_answer_and_lets_the_oldest_go() {
+        // Room for two answers of four items.
+        let flights = Flights::new("test", Duration::from_secs(60), 10);
+        let cache = flights.cache.clone().expect("a TTL keeps a cache");
+        for key in 0..20_u32 {
+            flights
+                .get(key, async { Ok(Arc::new(vec![0_u8; 4])) })
+                .await
+                .expect("a load that cannot fail");
+            cache.run_pending_tasks().await;
+            assert!(cache.contains_key(&key), "answer {key} was not kept");
+        }
+        assert!(!cache.contains_key(&0), "the oldest answer is gone");
+        assert!(cache.weighted_size() <= 10);
     }
 
     #[tokio::test]
