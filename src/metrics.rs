@@ -39,6 +39,8 @@ pub const LIMITER_REJECTIONS: &str = "gateway_limiter_rejections_total";
 pub const SOURCE_READS_REFUSED: &str = "gateway_source_reads_refused_total";
 /// Cache lookups, by `cache` and `result` (`hit` or `miss`).
 pub const CACHE_LOOKUPS: &str = "gateway_cache_lookups_total";
+/// Cached answers dropped to make room for newer ones, by `cache` (see `cache.max_items`).
+pub const CACHE_EVICTIONS: &str = "gateway_cache_evictions_total";
 /// Circuit breaker state by `source` and `state`: 1 for the current state, 0 for the others.
 pub const BREAKER_STATE: &str = "gateway_breaker_state";
 /// Bytes of vendor answers held now (see `server.max_vendor_bytes_in_flight`).
@@ -230,6 +232,11 @@ pub fn cache_lookup(cache: &'static str, hit: bool) {
     metrics::counter!(CACHE_LOOKUPS, "cache" => cache, "result" => result).increment(1);
 }
 
+/// `cache` dropped an answer to make room for a newer one.
+pub fn cache_evicted(cache: &'static str) {
+    metrics::counter!(CACHE_EVICTIONS, "cache" => cache).increment(1);
+}
+
 /// The bytes of vendor answers held now, across every source.
 pub fn vendor_bytes_in_flight(bytes: usize) {
     metrics::gauge!(VENDOR_BYTES_IN_FLIGHT).set(bytes as f64);
@@ -255,6 +262,7 @@ mod tests {
         limiter_permit("unit-src", Duration::ZERO);
         limiter_rejected("unit-src");
         cache_lookup("unit-cache", true);
+        cache_evicted("unit-cache");
         breaker_state("unit-src", "open");
         connection_timed_out("keep_alive_timeout");
         let open = ConnectionOpen::enter();
@@ -268,6 +276,7 @@ mod tests {
             "gateway_limiter_wait_seconds_count{source=\"unit-src\"}",
             "gateway_limiter_rejections_total{source=\"unit-src\"}",
             "gateway_cache_lookups_total{cache=\"unit-cache\",result=\"hit\"}",
+            "gateway_cache_evictions_total{cache=\"unit-cache\"}",
             "gateway_breaker_state{source=\"unit-src\",state=\"open\"} 1",
             "gateway_breaker_state{source=\"unit-src\",state=\"closed\"} 0",
             "gateway_http_connections_timed_out_total{reason=\"keep_alive_timeout\"}",

@@ -57,7 +57,12 @@ where
         let builder = Cache::builder()
             .max_capacity(max_items)
             .weigher(|_key: &K, value: &V| value.weight())
-            .eviction_policy(moka::policy::EvictionPolicy::lru());
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .eviction_listener(move |_key, _value, cause| {
+                if cause == moka::notification::RemovalCause::Size {
+                    crate::metrics::cache_evicted(name);
+                }
+            });
         // Idle expiry keeps a slice alive while a walk is still reading it (so a long walk
         // costs each vendor page once); the max life bounds how stale it can get.
         let cache = (!ttl.is_zero()).then(|| {
@@ -295,8 +300,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_cache_keeps_the_newest_answer_and_lets_the_oldest_go() {
+        crate::metrics::install();
         // Room for two answers of four items.
-        let flights = Flights::new("test", Duration::from_secs(60), 10);
+        let flights = Flights::new("unit-full", Duration::from_secs(60), 10);
         let cache = flights.cache.clone().expect("a TTL keeps a cache");
         for key in 0..20_u32 {
             flights
@@ -308,6 +314,9 @@ mod tests {
         }
         assert!(!cache.contains_key(&0), "the oldest answer is gone");
         assert!(cache.weighted_size() <= 10);
+        let counted = "gateway_cache_evictions_total{cache=\"unit-full\"} 18";
+        let metrics = crate::metrics::render();
+        assert!(metrics.contains(counted), "no {counted} in\n{metrics}");
     }
 
     #[tokio::test]
