@@ -166,6 +166,43 @@ async fn metrics_series_move_under_traffic_and_labels_carry_no_ids() {
 }
 
 #[tokio::test]
+async fn a_cache_too_small_for_its_answers_counts_what_it_drops() {
+    let app = TestApp::spawn_with(Setup {
+        edit: Box::new(|config| config.cache.max_items = 20),
+        ..Setup::default()
+    })
+    .await;
+    let evictions = r#"gateway_cache_evictions_total{cache="messages"}"#;
+    let before = series(&app, evictions).await;
+    let (status, body) = app
+        .get_json(&format!(
+            "/conversations?source=helpdesk&page_size=30&{}",
+            app.whole_history()
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Each transcript is kept as it arrives; the cache makes room for it in its own
+    // housekeeping, which runs on later reads.
+    let mut after = before;
+    for conversation in body["data"].as_array().unwrap() {
+        let id = conversation["id"].as_str().unwrap();
+        let path = format!("/conversations/{}/messages", crate::helpers::urlencode(id));
+        let (status, _) = app.get_json(&path).await;
+        assert_eq!(status, 200);
+        after = series(&app, evictions).await;
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        after > before,
+        "no eviction counted ({before} before, {after} after)"
+    );
+}
+
+#[tokio::test]
 async fn the_request_id_is_returned_as_sent_or_generated() {
     let app = TestApp::spawn().await;
     let sent = app
