@@ -39,7 +39,8 @@ pub const LIMITER_REJECTIONS: &str = "gateway_limiter_rejections_total";
 pub const SOURCE_READS_REFUSED: &str = "gateway_source_reads_refused_total";
 /// Cache lookups, by `cache` and `result` (`hit` or `miss`).
 pub const CACHE_LOOKUPS: &str = "gateway_cache_lookups_total";
-/// Cached answers dropped to make room for newer ones, by `cache` (see `cache.max_items`).
+/// Cached answers dropped for room (for newer ones, or too large for the cache), by `cache`
+/// (see `cache.max_items`).
 pub const CACHE_EVICTIONS: &str = "gateway_cache_evictions_total";
 /// Circuit breaker state by `source` and `state`: 1 for the current state, 0 for the others.
 pub const BREAKER_STATE: &str = "gateway_breaker_state";
@@ -232,7 +233,7 @@ pub fn cache_lookup(cache: &'static str, hit: bool) {
     metrics::counter!(CACHE_LOOKUPS, "cache" => cache, "result" => result).increment(1);
 }
 
-/// `cache` dropped an answer to make room for a newer one.
+/// `cache` dropped an answer for room: for a newer one, or one larger than the cache.
 pub fn cache_evicted(cache: &'static str) {
     metrics::counter!(CACHE_EVICTIONS, "cache" => cache).increment(1);
 }
