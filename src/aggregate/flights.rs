@@ -47,8 +47,9 @@ where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Weight + Clone + Send + Sync + 'static,
 {
-    /// `name` labels the cache's hit and miss counts. The cache holds at most `max_items`
-    /// conversations or messages: memory is bounded by what is cached, not by how many keys.
+    /// `name` labels the cache's hit, miss and eviction counts. The cache holds at most
+    /// `max_items` conversations or messages: memory is bounded by what is cached, not by
+    /// how many keys.
     pub(super) fn new(name: &'static str, ttl: Duration, max_items: u64) -> Self {
         // Least recently used goes first: the answer just paid for in quota is the one a
         // walk's next page or a repeated request wants. moka's default policy would refuse
