@@ -4,6 +4,7 @@
 //! outcomes into responses.
 
 mod flights;
+mod memory;
 mod read;
 mod slices;
 #[cfg(test)]
@@ -16,6 +17,8 @@ pub use self::walk::{
 };
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +26,7 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 
 use self::flights::{Flights, Weight};
+use self::memory::WalkMemory;
 use self::read::{Slice, VendorPage};
 use self::slices::{Density, Plan};
 use crate::config::CacheConfig;
@@ -33,25 +37,15 @@ use crate::vendors::{
 };
 
 /// Walk plans and density estimates kept at most (they are small: bounds, and one number).
-const MAX_PLANS: u64 = 10_000;
+const MAX_PLANS: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
 /// A walk plan or density estimate not used for this long is dropped.
 const PLAN_IDLE: Duration = Duration::from_secs(15 * 60);
 
 /// Where walk plans and density estimates are kept: at most [`MAX_PLANS`], each dropped
-/// after [`PLAN_IDLE`] unused, the least recently used first when full. (moka's default
-/// policy refuses a new entry while the cache is full of ones used as often: 30,000 walks
-/// through room for 10,000 kept 7 of the last 1,000 plans, so a new walk would lose its
-/// plan after its first page.)
-fn walk_memory<K, V>() -> moka::sync::Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    moka::sync::Cache::builder()
-        .max_capacity(MAX_PLANS)
-        .time_to_idle(PLAN_IDLE)
-        .eviction_policy(moka::policy::EvictionPolicy::lru())
-        .build()
+/// after [`PLAN_IDLE`] unused, the least recently used first when full, so a new walk
+/// keeps its plan however many walks came before it.
+fn walk_memory<K: Hash + Eq, V: Clone>() -> WalkMemory<K, V> {
+    WalkMemory::new(MAX_PLANS, PLAN_IDLE)
 }
 
 /// What one source did for a request.
@@ -141,9 +135,9 @@ pub struct Aggregator {
     pages: Flights<PageKey, Arc<VendorPage>>,
     messages: Flights<MessagesKey, Arc<Vec<Message>>>,
     /// The slices each walk (a source and a query) has settled on.
-    plans: moka::sync::Cache<SliceKey, Arc<Mutex<Plan>>>,
+    plans: WalkMemory<SliceKey, Arc<Mutex<Plan>>>,
     /// How dense each source is under each set of filters, as last seen.
-    densities: moka::sync::Cache<DensityKey, Density>,
+    densities: WalkMemory<DensityKey, Density>,
     health: Mutex<BTreeMap<SourceName, SourceHealth>>,
 }
 
