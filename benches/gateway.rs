@@ -98,11 +98,13 @@ struct Pair {
     gateway: Load,
 }
 
-/// One vendor's comparison: at the benchmark's connections and at one.
+/// One vendor's comparison: at the benchmark's connections and at one, and at the
+/// benchmark's connections with each proxy alone on a core (when there are two).
 struct VendorPairs {
     vendor: &'static str,
     loaded: Pair,
     alone: Pair,
+    pinned: Option<Pair>,
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -150,11 +152,12 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         base_ms: Utc::now().timestamp_millis(),
     };
     let mut pairs = Vec::new();
+    let cores = Cores::apart()?;
     for baseline in [Baseline::Gptbots, Baseline::Megaview, Baseline::Udesk] {
         let source = baseline.source();
         // Started just before its runs: Udesk's signature holds for five minutes.
         let location = baseline.location(sim, since, until).await?;
-        let nginx = Nginx::start(&work, source, sim, &location)?;
+        let nginx = Nginx::start(&work, source, sim, &location, "auto")?;
         let single = format!(
             "/conversations?source={source}&since={}&until={}",
             stamp(since),
@@ -196,6 +199,46 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             &format!("gateway, `{source}`, cache off, every request distinct, one connection"),
             wrk.run_with_rss(&uncached.url(""), 1, Some(&distinct), &[uncached.pid()])?,
         );
+        drop(nginx);
+        // The same two proxies, each alone on the first core while the simulators and wrk
+        // run on the second: neither pays for being preempted by them, which on two shared
+        // cores moves CPU per request by a third between runs.
+        let pinned = match &cores {
+            Some(cores) => {
+                let location = baseline.location(sim, since, until).await?;
+                let nginx = Nginx::start(&work, &format!("{source}-pinned"), sim, &location, "1")?;
+                let gateway = Gateway::start(&work, &format!("pinned-{source}"), sim, Some(0))?;
+                // Twice: a worker forked while the master was being moved is caught by the
+                // second pass.
+                for _ in 0..2 {
+                    for pid in nginx.pids().into_iter().chain([gateway.pid()]) {
+                        pin(pid, &cores.proxy)?;
+                    }
+                }
+                pin(std::process::id(), &cores.others)?;
+                wrk.run(&nginx.url("/list"), 2, None)?;
+                let base = measure(
+                    &format!(
+                        "nginx, one worker, → the same {} list call, alone on a core",
+                        baseline.vendor()
+                    ),
+                    wrk.run_with_rss(&nginx.url("/list"), c, None, &nginx.pids())?,
+                );
+                wrk.run(&gateway.url(&single), 2, None)?;
+                let through = measure(
+                    &format!(
+                        "gateway, `{source}`, the same as nginx, alone on a core, cache off, every request distinct"
+                    ),
+                    wrk.run_with_rss(&gateway.url(""), c, Some(&distinct), &[gateway.pid()])?,
+                );
+                pin(std::process::id(), &cores.all)?;
+                Some(Pair {
+                    nginx: base,
+                    gateway: through,
+                })
+            }
+            None => None,
+        };
         pairs.push(VendorPairs {
             vendor: baseline.vendor(),
             loaded: Pair {
@@ -206,6 +249,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                 nginx: base_alone,
                 gateway: through_alone,
             },
+            pinned,
         });
     }
 
@@ -415,6 +459,7 @@ fn report(
         vendor,
         loaded,
         alone,
+        pinned,
     } in pairs
     {
         let throughput = loaded.gateway.requests_per_second / loaded.nginx.requests_per_second;
@@ -428,7 +473,13 @@ fn report(
             throughput >= 0.8,
         );
         let loaded_label = format!("{} connections", settings.connections);
-        for (pair, connections) in [(loaded, loaded_label.as_str()), (alone, "one connection")] {
+        let pinned_label = format!("{loaded_label}, each alone on a core");
+        let cases = [
+            Some((loaded, loaded_label.as_str())),
+            Some((alone, "one connection")),
+            pinned.as_ref().map(|pair| (pair, pinned_label.as_str())),
+        ];
+        for (pair, connections) in cases.into_iter().flatten() {
             if let (Some(gateway), Some(nginx)) = (
                 pair.gateway.cpu_us_per_request,
                 pair.nginx.cpu_us_per_request,
@@ -753,13 +804,20 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(work: &Path, name: &str, sim: SocketAddr, location: &str) -> anyhow::Result<Self> {
+    /// `workers`: nginx's `worker_processes`.
+    fn start(
+        work: &Path,
+        name: &str,
+        sim: SocketAddr,
+        location: &str,
+        workers: &str,
+    ) -> anyhow::Result<Self> {
         let prefix = work.join(format!("nginx-{name}"));
         std::fs::create_dir_all(prefix.join("logs"))?;
         let addr = free_port()?;
         let conf = format!(
             r#"daemon off;
-worker_processes auto;
+worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 4096; }}
@@ -962,6 +1020,75 @@ impl Wrk {
             vendor_calls_per_request: vendor_calls / number("requests"),
         })
     }
+}
+
+/// CPUs to keep the measured proxy apart from the simulators and wrk.
+struct Cores {
+    /// Where the proxy runs: the first CPU this process may use.
+    proxy: String,
+    /// Where the simulators (this process) and wrk run meanwhile: the others.
+    others: String,
+    /// Every CPU this process may use, restored afterwards.
+    all: String,
+}
+
+impl Cores {
+    /// `None` with fewer than two CPUs.
+    fn apart() -> anyhow::Result<Option<Self>> {
+        let output = Command::new("taskset")
+            .args(["-c", "-p", &std::process::id().to_string()])
+            .output()
+            .context("cannot run taskset (util-linux)")?;
+        ensure!(
+            output.status.success(),
+            "taskset could not read this process's CPUs"
+        );
+        // "pid 42's current affinity list: 0-3,6"
+        let text = String::from_utf8_lossy(&output.stdout);
+        let all = text
+            .rsplit_once(": ")
+            .context("taskset printed no CPU list")?
+            .1
+            .trim()
+            .to_owned();
+        let mut cpus = Vec::new();
+        for part in all.split(',') {
+            let (first, last) = part.split_once('-').unwrap_or((part, part));
+            let (first, last): (u32, u32) = (first.parse()?, last.parse()?);
+            cpus.extend(first..=last);
+        }
+        let Some((proxy, others)) = cpus.split_first() else {
+            return Ok(None);
+        };
+        if others.is_empty() {
+            return Ok(None);
+        }
+        let others = others
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Some(Self {
+            proxy: proxy.to_string(),
+            others,
+            all,
+        }))
+    }
+}
+
+/// Moves every thread of process `pid` to `cpus`; threads and processes it starts later
+/// inherit them.
+fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-c", "-p", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .context("cannot run taskset (util-linux)")?;
+    ensure!(
+        status.success(),
+        "taskset could not move {pid} to CPUs {cpus}"
+    );
+    Ok(())
 }
 
 /// User plus system CPU seconds process `pid` has spent (its threads included).

@@ -9,6 +9,9 @@
 # Each run: wrk at 32 connections for SECONDS, every request a window of its own (so no
 # vendor call is shared), cache off, quotas out of the way; CPU from /proc/<pid>/stat.
 # REV is built once into target/ab (its own target directory, so this tree's is untouched).
+# With nginx installed (scripts/bench.sh installs it), `assistant` also gets a baseline row:
+# a one-worker nginx pinned like the gateway, making the same GPTBots list call and
+# taking turns with the two binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -125,21 +128,80 @@ run() {
   python3 -c "print(round(($after - $before) / $ticks / $requests * 1e6))"
 }
 
+# One run of the baseline: prints CPU µs per request of a one-worker nginx pinned like the
+# gateway, making the list call the gateway makes for `assistant` (one GPTBots page of the
+# last day, as the benchmark's nginx does).
+run_nginx() {
+  local port now pid worker before after requests
+  port=$(free_port)
+  now=$(date +%s%3N)
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  upstream simulators { server $sim; keepalive 64; }
+  server {
+    listen 127.0.0.1:$port;
+    location = /list {
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer demo-gptbots-api-key";
+      proxy_pass http://simulators/gptbots/v1/bot/conversation/page?conversation_type=ALL&start_time=$((now - 86400000))&end_time=$((now - 1))&page=1&page_size=100;
+    }
+  }
+}
+CONF
+  "${gateway_cpu[@]}" "$nginx" -c "$work/nginx/nginx.conf" -p "$work/nginx" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/list" >/dev/null && break
+    sleep 0.1
+  done
+  worker=$(pgrep -P "$pid" | head -1)
+  "${others_cpu[@]}" wrk -t1 -c4 -d2s "http://127.0.0.1:$port/list" >/dev/null
+  before=$(cpu_ticks "$worker")
+  requests=$("${others_cpu[@]}" wrk -t2 -c32 -d"${seconds}s" "http://127.0.0.1:$port/list" |
+    awk '/requests in/ {print $1}')
+  after=$(cpu_ticks "$worker")
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  python3 -c "print(round(($after - $before) / $ticks / $requests * 1e6))"
+}
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$nginx" ] || nginx=""
+
 echo "bench-ab: $rounds rounds of ${seconds}s per source and binary, $rev then this tree" >&2
 echo "| source | $rev µs / request | this tree µs / request | change | runs (before → after) |"
 echo "|---|---:|---:|---:|---|"
 for source in ${AB_SOURCES:-assistant sales helpdesk inbox}; do
   befores=()
   afters=()
+  baselines=()
   for _ in $(seq "$rounds"); do
     befores+=("$(run "$work/before" "$source")")
     afters+=("$(run "$work/after" "$source")")
+    if [ "$source" = assistant ] && [ -n "$nginx" ]; then
+      baselines+=("$(run_nginx)")
+    fi
   done
-  python3 - "$source" "${befores[*]}" "${afters[*]}" <<'EOF'
+  python3 - "$source" "${befores[*]}" "${afters[*]}" "${baselines[*]:-}" <<'EOF'
 import sys
-source, before, after = sys.argv[1], list(map(int, sys.argv[2].split())), list(map(int, sys.argv[3].split()))
+source = sys.argv[1]
+before, after, nginx = ([int(x) for x in arg.split()] for arg in sys.argv[2:5])
 b, a = sum(before) / len(before), sum(after) / len(after)
 runs = "/".join(map(str, before)) + " → " + "/".join(map(str, after))
 print(f"| `{source}` | {b:.0f} | {a:.0f} | {(a - b) / b * 100:+.0f}% | {runs} |")
+if nginx:
+    n = sum(nginx) / len(nginx)
+    runs = "/".join(map(str, nginx))
+    print(f"| nginx, the same GPTBots call (baseline, pinned alike) | {n:.0f} | {n:.0f} | | {runs} |")
+    print(f"| `{source}` / nginx | {b / n:.2f}× | {a / n:.2f}× | | |")
 EOF
 done
