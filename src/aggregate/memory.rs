@@ -16,9 +16,11 @@ use lru::LruCache;
 /// held for no longer than that. An idle value is dropped when next looked up, or when
 /// newer ones push it out: either way the count never passes `capacity`.
 pub(super) struct WalkMemory<K, V> {
-    entries: Mutex<LruCache<K, Kept<V>, RandomState>>,
+    entries: Mutex<Entries<K, V>>,
     idle: Duration,
 }
+
+type Entries<K, V> = LruCache<K, Kept<V>, RandomState>;
 
 struct Kept<V> {
     value: V,
@@ -36,15 +38,7 @@ impl<K: Hash + Eq, V: Clone> WalkMemory<K, V> {
 
     /// The value under `key`, if it was used within the idle time; it counts as a use.
     pub(super) fn get(&self, key: &K) -> Option<V> {
-        let now = Instant::now();
-        let mut entries = self.lock();
-        let kept = entries.get_mut(key)?;
-        if now.saturating_duration_since(kept.used) > self.idle {
-            entries.pop(key);
-            return None;
-        }
-        kept.used = now;
-        Some(kept.value.clone())
+        self.fresh(&mut self.lock(), key, Instant::now())
     }
 
     /// The value under `key`, or `init`'s, which is kept. Callers racing on a new key get
@@ -52,11 +46,8 @@ impl<K: Hash + Eq, V: Clone> WalkMemory<K, V> {
     pub(super) fn get_with(&self, key: K, init: impl FnOnce() -> V) -> V {
         let now = Instant::now();
         let mut entries = self.lock();
-        if let Some(kept) = entries.get_mut(&key) {
-            if now.saturating_duration_since(kept.used) <= self.idle {
-                kept.used = now;
-                return kept.value.clone();
-            }
+        if let Some(value) = self.fresh(&mut entries, &key, now) {
+            return value;
         }
         let value = init();
         entries.put(
@@ -80,7 +71,18 @@ impl<K: Hash + Eq, V: Clone> WalkMemory<K, V> {
         self.lock().len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, LruCache<K, Kept<V>, RandomState>> {
+    /// The value under `key` as of `now`, marked used; an idle one is dropped instead.
+    fn fresh(&self, entries: &mut Entries<K, V>, key: &K, now: Instant) -> Option<V> {
+        let kept = entries.get_mut(key)?;
+        if now.saturating_duration_since(kept.used) > self.idle {
+            entries.pop(key);
+            return None;
+        }
+        kept.used = now;
+        Some(kept.value.clone())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries<K, V>> {
         // What runs under the lock and could panic (hashing, `init`, cloning) runs before or
         // after lru's moves, never amid one, so a poisoned list is still whole.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
